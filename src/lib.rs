@@ -1,0 +1,49 @@
+//! Read, filter, analyze and convert Stream Chat data exports.
+//!
+//! Every export variant — channel export v1 (one JSON document), v2 and
+//! user exports (one entity per line), Stream's import files and the
+//! legacy import array, plain or gzip — is read through one API: a
+//! [`ReaderBuilder`] detects the format by content and yields [`Entity`]
+//! values, each a channel, member, message, reaction, user, read state,
+//! device or other record with typed, borrowed access to its key fields and
+//! its exact JSON bytes. [`SliceReader`] is a zero-copy `Iterator` for
+//! bytes in memory or mapped files; [`Reader`] works for every source,
+//! streams included. Bad records become [`Error`]s that name the file, line
+//! and byte offset; the lenient default skips and counts them in a
+//! [`Report`].
+//!
+//! ```
+//! use stream_chat_export::{Kind, ReaderBuilder};
+//!
+//! let export = br#"{"type":"channel","item":{"cid":"messaging:general","type":"messaging","id":"general"}}
+//! {"type":"message","item":{"id":"m1","cid":"messaging:general","text":"hi \u003c3","user":{"id":"ann"},"created_at":"2024-03-01T10:00:00.123456Z"}}
+//! {"type":"reaction","item":{"message_id":"m1","type":"like","user_id":"bob"}}
+//! "#;
+//! let mut reader = ReaderBuilder::new().from_slice(export);
+//! let message = reader.find(|e| e.as_ref().unwrap().kind() == Kind::Message).unwrap()?;
+//! assert_eq!(message.user_id(), Some("ann"));
+//! assert_eq!(message.text(), Some("hi <3"));
+//! assert_eq!(message.created_at().unwrap().to_string(), "2024-03-01T10:00:00.123456Z");
+//! let reaction = reader.next().unwrap()?;
+//! assert_eq!(reaction.cid(), Some("messaging:general")); // from its message
+//! # Ok::<(), stream_chat_export::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod decode;
+mod entity;
+mod error;
+mod lines;
+mod reader;
+mod source;
+mod summary;
+mod timestamp;
+mod v1;
+
+pub use entity::{ChannelSource, Entity, Envelope, Kind};
+pub use error::{Category, Error, ErrorKind, Position, Result};
+pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
+pub use source::{Compression, MappedFile};
+pub use summary::{Inspection, Summary, summarize};
+pub use timestamp::Timestamp;

@@ -1,0 +1,866 @@
+//! The one reader API: a builder, format detection, and the entity loop
+//! shared by every source.
+//!
+//! Which to use:
+//! - [`ReaderBuilder::from_slice`] gives a [`SliceReader`], a plain
+//!   `Iterator` whose entities borrow from your bytes (zero-copy). Use it for
+//!   data in memory and for mapped files ([`MappedFile`](crate::MappedFile)).
+//! - [`ReaderBuilder::from_path`] and [`ReaderBuilder::from_reader`] give a
+//!   [`Reader`], which works for every source including gzip and stdin.
+//!   Its entities borrow from a reused buffer, so it is a *lending*
+//!   iterator: call [`Reader::next_entity`] in a `while let` loop, or
+//!   [`Reader::for_each`]. Call `into_owned()` on an entity to keep it.
+
+use crate::decode::{self, Decoded, Hint, Repairs};
+use crate::entity::{ChannelSource, Entity, Envelope, Kind};
+use crate::error::{Error, ErrorKind, Position, Result};
+use crate::lines::{Frame, FrameError, Lines, RawRecord};
+use crate::source::{self, Compression, GZIP_MAGIC, Window};
+use crate::v1::{Shape, Walker};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The detected file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Channel export v1: one JSON document (or a sequence of channel
+    /// objects), and the synchronous user export object.
+    V1,
+    /// Channel export v2 or a user export: one entity per line.
+    V2,
+    /// Stream's import format: `{"type","data"}` lines with import-style
+    /// references (no `cid`, user ids as strings).
+    Import,
+    /// The legacy import format: one JSON array of `{"type","item"}`.
+    ImportLegacy,
+    /// No records at all.
+    Empty,
+}
+
+impl Format {
+    /// `"v1"`, `"v2"`, `"import"`, `"import-legacy"` or `"empty"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::V1 => "v1",
+            Format::V2 => "v2",
+            Format::Import => "import",
+            Format::ImportLegacy => "import-legacy",
+            Format::Empty => "empty",
+        }
+    }
+}
+
+/// What a read has seen so far: every record is accounted for.
+///
+/// `records == entities + errors`, where a v1 channel object counts as the
+/// entities it holds. Blank lines are counted apart and are not records.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Records framed (lines, array elements, nested entities).
+    pub records: u64,
+    /// Entities yielded.
+    pub entities: u64,
+    /// Records that failed (skipped in lenient mode).
+    pub errors: u64,
+    /// Blank or whitespace-only lines skipped.
+    pub blank_lines: u64,
+    /// Entities that decoded only after a lossy repair.
+    pub lossy: u64,
+    /// Reactions whose message was not seen before them: their channel is
+    /// the most recent channel record, not their message's.
+    pub channel_fallbacks: u64,
+    /// The first errors, in input order (see [`ReaderBuilder::max_errors_kept`]).
+    pub first_errors: Vec<Error>,
+    /// Entities per envelope: `[item, data, bare, nested]`.
+    pub(crate) envelopes: [u64; 4],
+    /// `data`-enveloped entities that look exported (a `cid` key).
+    pub(crate) data_with_cid: u64,
+}
+
+/// Settings for reading; reusable for many inputs.
+///
+/// ```
+/// use stream_chat_export::{Kind, ReaderBuilder};
+/// let data = b"{\"type\":\"channel\",\"item\":{\"cid\":\"messaging:a\",\"type\":\"messaging\",\"id\":\"a\"}}\n\
+///              {\"type\":\"member\",\"item\":{\"user_id\":\"u1\",\"user\":{\"id\":\"u1\"}}}\n";
+/// let mut members = 0;
+/// for entity in ReaderBuilder::new().strict(true).from_slice(data) {
+///     let entity = entity?;
+///     if entity.kind() == Kind::Member {
+///         assert_eq!(entity.cid(), Some("messaging:a")); // inherited
+///         members += 1;
+///     }
+/// }
+/// assert_eq!(members, 1);
+/// # Ok::<(), stream_chat_export::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReaderBuilder {
+    strict: bool,
+    max_line: usize,
+    max_entity: usize,
+    max_depth: usize,
+    block: usize,
+    mmap: bool,
+    lossy_utf8: bool,
+    lone_surrogates: bool,
+    message_memory: usize,
+    max_errors_kept: usize,
+    yield_errors: bool,
+}
+
+impl Default for ReaderBuilder {
+    fn default() -> Self {
+        ReaderBuilder::new()
+    }
+}
+
+impl ReaderBuilder {
+    /// Default settings: lenient, 64 MiB lines and entities, mmap on.
+    pub fn new() -> ReaderBuilder {
+        ReaderBuilder {
+            strict: false,
+            max_line: 64 << 20,
+            max_entity: 64 << 20,
+            max_depth: 64,
+            block: 256 << 10,
+            mmap: true,
+            lossy_utf8: false,
+            lone_surrogates: true,
+            message_memory: 50_000,
+            max_errors_kept: 20,
+            yield_errors: false,
+        }
+    }
+
+    /// Strict: the first bad record is returned as an error and reading
+    /// stops. Lenient (default): bad records are skipped, counted in the
+    /// [`Report`], and the first few kept with their positions.
+    pub fn strict(&mut self, yes: bool) -> &mut Self {
+        self.strict = yes;
+        self
+    }
+
+    /// Longest line accepted in line files (default 64 MiB).
+    pub fn max_line(&mut self, bytes: usize) -> &mut Self {
+        self.max_line = bytes.max(1);
+        self
+    }
+
+    /// Largest single entity accepted in a v1 document (default 64 MiB).
+    pub fn max_entity(&mut self, bytes: usize) -> &mut Self {
+        self.max_entity = bytes.max(1);
+        self
+    }
+
+    /// Deepest nesting of containers the v1 walker follows (default 64).
+    pub fn max_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Read block size for streams (default 256 KiB).
+    pub fn buffer_size(&mut self, bytes: usize) -> &mut Self {
+        self.block = bytes.max(64);
+        self
+    }
+
+    /// Memory-map plain files opened by path (default on). When mapping
+    /// fails the file is read in blocks instead, quietly.
+    pub fn mmap(&mut self, yes: bool) -> &mut Self {
+        self.mmap = yes;
+        self
+    }
+
+    /// Replace invalid UTF-8 with U+FFFD instead of rejecting the record
+    /// (default off: invalid UTF-8 is an error).
+    pub fn lossy_utf8(&mut self, yes: bool) -> &mut Self {
+        self.lossy_utf8 = yes;
+        self
+    }
+
+    /// Replace escaped lone surrogates (`"\ud83d"` alone) with U+FFFD
+    /// instead of rejecting the record (default on).
+    pub fn lossy_surrogates(&mut self, yes: bool) -> &mut Self {
+        self.lone_surrogates = yes;
+        self
+    }
+
+    /// How many recent message ids to remember for resolving the channel
+    /// of a reaction that has none (default 50,000).
+    pub fn message_memory(&mut self, messages: usize) -> &mut Self {
+        self.message_memory = messages;
+        self
+    }
+
+    /// How many errors the [`Report`] keeps in full (default 20).
+    pub fn max_errors_kept(&mut self, n: usize) -> &mut Self {
+        self.max_errors_kept = n;
+        self
+    }
+
+    /// In lenient mode, also hand out each data error (then go on) instead
+    /// of only counting it (default off). Strict mode stops at the first.
+    pub fn yield_errors(&mut self, yes: bool) -> &mut Self {
+        self.yield_errors = yes;
+        self
+    }
+
+    /// Reads a file: mapped when possible, gzip detected by content. `-`
+    /// reads stdin.
+    pub fn from_path(&self, path: impl AsRef<Path>) -> Result<Reader<'static>> {
+        let path = path.as_ref();
+        let (window, compression) =
+            source::open_path(path, self.block, self.mmap).map_err(|e| e.with_path(path))?;
+        let mut reader = Reader::new(self, window, compression).map_err(|e| e.with_path(path))?;
+        reader.state.path = Some(path.to_path_buf());
+        Ok(reader)
+    }
+
+    /// Reads any byte stream (stdin, a socket, a decoder); gzip detected by
+    /// content.
+    pub fn from_reader<'a, R: Read + 'a>(&self, reader: R) -> Result<Reader<'a>> {
+        let (window, compression) = source::open_stream(reader, self.block)?;
+        Reader::new(self, window, compression)
+    }
+
+    /// Reads bytes in memory. Entities borrow from `bytes`. Gzip data is
+    /// decompressed as a stream; its entities are then owned copies.
+    pub fn from_slice<'a>(&self, bytes: &'a [u8]) -> SliceReader<'a> {
+        if bytes.starts_with(&GZIP_MAGIC) {
+            let reader = self.from_reader(bytes).map(Box::new);
+            return SliceReader(SliceInner::Stream(reader.map_err(Some)));
+        }
+        let reader = Reader::new(self, Window::slice(bytes), Compression::None);
+        match reader {
+            Ok(r) => SliceReader(SliceInner::Borrowed(Box::new(r))),
+            Err(e) => SliceReader(SliceInner::Stream(Err(Some(e)))),
+        }
+    }
+}
+
+enum Framer {
+    Lines(Lines),
+    Document(Walker),
+}
+
+/// A v1 channel object found on a line (or inside a record): walked from
+/// its own buffer.
+struct Expansion<'a> {
+    window: Window<'a>,
+    walker: Walker,
+    /// Absolute offset of the expanded record.
+    offset: u64,
+}
+
+/// The resolution context: the channel that members, reads and reactions
+/// without a cid inherit, and recent message ids for reactions.
+struct Context {
+    channel: Option<Arc<str>>,
+    messages: HashMap<Box<str>, Arc<str>>,
+    order: VecDeque<Box<str>>,
+    capacity: usize,
+}
+
+impl Context {
+    fn resolve(&mut self, e: &mut Entity<'_>, report: &mut Report) {
+        if let Some(cid) = e.cid() {
+            if e.kind == Kind::Channel {
+                if self.channel.as_deref() != Some(cid) {
+                    self.channel = Some(Arc::from(cid));
+                }
+            } else if e.kind == Kind::Message && self.capacity > 0 {
+                if let Some(id) = e.id() {
+                    self.remember(id, cid);
+                }
+            }
+            return;
+        }
+        match e.kind {
+            Kind::Reaction => {
+                let by_message = e.message_id().and_then(|m| self.messages.get(m));
+                if let Some(cid) = by_message {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::Message;
+                } else if let Some(cid) = &self.channel {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::EnclosingFallback;
+                    report.channel_fallbacks += 1;
+                }
+            }
+            Kind::Member | Kind::Read | Kind::Message => {
+                if let Some(cid) = &self.channel {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::Enclosing;
+                    if e.kind == Kind::Message && self.capacity > 0 {
+                        if let (Some(id), Some(cid)) = (e.fields.id.clone(), self.channel.clone()) {
+                            self.remember(&id, &cid);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn remember(&mut self, id: &str, cid: &str) {
+        let cid = match &self.channel {
+            Some(c) if &**c == cid => c.clone(),
+            _ => Arc::from(cid),
+        };
+        if self.messages.insert(id.into(), cid).is_none() {
+            self.order.push_back(id.into());
+            if self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.messages.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Reads entities from any source. See the [module docs](self) for when to
+/// use it rather than [`SliceReader`].
+///
+/// ```
+/// use stream_chat_export::ReaderBuilder;
+/// let gz = {
+///     use std::io::Write;
+///     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+///     enc.write_all(b"{\"type\":\"user\",\"item\":{\"id\":\"u1\",\"name\":\"Ann\"}}\n").unwrap();
+///     enc.finish().unwrap()
+/// };
+/// let mut reader = ReaderBuilder::new().from_reader(&gz[..])?;
+/// let mut ids = Vec::new();
+/// while let Some(entity) = reader.next_entity() {
+///     ids.push(entity?.id().unwrap().to_string());
+/// }
+/// assert_eq!(ids, ["u1"]);
+/// assert_eq!(reader.report().entities, 1);
+/// # Ok::<(), stream_chat_export::Error>(())
+/// ```
+pub struct Reader<'a> {
+    window: Window<'a>,
+    framer: Framer,
+    expansion: Option<Expansion<'a>>,
+    state: State,
+    compression: Compression,
+    empty: bool,
+}
+
+/// Everything the entity loop mutates besides the input buffers, kept
+/// apart so an entity can borrow the buffers while the state changes.
+struct State {
+    context: Context,
+    report: Report,
+    repairs: Repairs,
+    strict: bool,
+    yield_errors: bool,
+    max_errors_kept: usize,
+    max_entity: usize,
+    max_depth: usize,
+    path: Option<PathBuf>,
+    done: bool,
+    /// A v1 channel object found as a record, to be walked next.
+    pending_unit: Option<(Vec<u8>, u64)>,
+}
+
+/// What one framing step produced.
+enum Step {
+    Record { rec: RawRecord, inner: bool },
+    Error(Error),
+    Done,
+}
+
+impl State {
+    /// Turns one decoded record into the loop's answer: `Some(Ok(Some(e)))`
+    /// an entity, `Some(Ok(None))` nothing to yield, `Some(Err)` an error
+    /// to hand out.
+    fn finish<'s>(
+        &mut self,
+        decoded: std::result::Result<Decoded<'s>, decode::DecodeError>,
+        bytes: &[u8],
+        offset: u64,
+        position: impl FnOnce(usize) -> Position,
+    ) -> Option<Result<Option<Entity<'s>>>> {
+        match decoded {
+            Ok(Decoded::Entity(mut e)) => {
+                self.report.records += 1;
+                self.report.entities += 1;
+                account(&mut self.report, &e);
+                self.context.resolve(&mut e, &mut self.report);
+                Some(Ok(Some(e)))
+            }
+            Ok(Decoded::Blank) => {
+                self.report.blank_lines += 1;
+                Some(Ok(None))
+            }
+            Ok(Decoded::Unit) => {
+                self.pending_unit = Some((bytes.to_vec(), offset));
+                Some(Ok(None))
+            }
+            Err(de) => {
+                let position = position(de.at);
+                Some(
+                    self.fail(Error::at(de.kind, position))
+                        .map_or(Ok(None), Err),
+                )
+            }
+        }
+    }
+
+    /// Counts an error; in strict mode (or for I/O errors) hands it out and
+    /// stops.
+    fn fail(&mut self, mut e: Error) -> Option<Error> {
+        if let Some(p) = &self.path {
+            e = e.with_path(p);
+        }
+        if matches!(e.kind(), ErrorKind::Io(_)) {
+            self.done = true;
+            return Some(e);
+        }
+        self.report.records += 1;
+        self.report.errors += 1;
+        if self.strict {
+            self.done = true;
+            return Some(e);
+        }
+        if self.yield_errors {
+            return Some(e);
+        }
+        if self.report.first_errors.len() < self.max_errors_kept {
+            self.report.first_errors.push(e);
+        }
+        None
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn new(
+        b: &ReaderBuilder,
+        mut window: Window<'a>,
+        compression: Compression,
+    ) -> Result<Reader<'a>> {
+        let (start, framing) = detect(&mut window, b.max_line)?;
+        let framer = match framing {
+            Framing::Document => Framer::Document(Walker::new(start, b.max_entity, b.max_depth)),
+            Framing::Lines | Framing::Empty => Framer::Lines(Lines::new(start, b.max_line)),
+        };
+        Ok(Reader {
+            window,
+            framer,
+            expansion: None,
+            state: State {
+                context: Context {
+                    channel: None,
+                    messages: HashMap::new(),
+                    order: VecDeque::new(),
+                    capacity: b.message_memory,
+                },
+                report: Report::default(),
+                repairs: Repairs {
+                    lossy_utf8: b.lossy_utf8,
+                    lone_surrogates: b.lone_surrogates,
+                },
+                strict: b.strict,
+                yield_errors: b.yield_errors,
+                max_errors_kept: b.max_errors_kept,
+                max_entity: b.max_entity,
+                max_depth: b.max_depth,
+                path: None,
+                done: false,
+                pending_unit: None,
+            },
+            compression,
+            empty: framing == Framing::Empty,
+        })
+    }
+
+    /// Sets the name used in error messages (`-` for stdin, a URL, ...).
+    pub fn set_path(&mut self, path: impl AsRef<Path>) {
+        self.state.path = Some(path.as_ref().to_path_buf());
+    }
+
+    /// The input's compression.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The format, as far as the records read so far tell (final once the
+    /// input is exhausted).
+    pub fn format(&self) -> Format {
+        let r = &self.state.report;
+        if self.empty || (r.records == 0 && r.blank_lines == 0) {
+            return Format::Empty;
+        }
+        let [item, data, bare, nested] = r.envelopes;
+        match &self.framer {
+            Framer::Document(w) if nested == 0 && item > 0 && w.shape() == Shape::Array => {
+                Format::ImportLegacy
+            }
+            Framer::Document(_) => Format::V1,
+            Framer::Lines(_) if nested > 0 && item + data + bare == 0 => Format::V1,
+            Framer::Lines(_) if data > item + bare && r.data_with_cid == 0 => Format::Import,
+            Framer::Lines(_) => Format::V2,
+        }
+    }
+
+    /// Counts and first errors so far.
+    pub fn report(&self) -> &Report {
+        &self.state.report
+    }
+
+    pub(crate) fn report_mut(&mut self) -> &mut Report {
+        &mut self.state.report
+    }
+
+    /// Bytes of (decompressed) input consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.window.end()
+    }
+
+    /// The next entity, or the next error (I/O errors always; data errors
+    /// only in strict mode). Entities borrow the reader's buffer.
+    pub fn next_entity(&mut self) -> Option<Result<Entity<'_>>> {
+        loop {
+            // SAFETY: a known limitation of the current borrow checker (NLL
+            // "problem case #3"): because one branch returns the borrow taken
+            // by `step`, it is kept alive across iterations. It is in fact
+            // either returned at once or dead before the next iteration
+            // begins; the Polonius checker accepts this loop as written.
+            let this: &mut Reader<'a> = unsafe { &mut *(self as *mut Reader<'a>) };
+            match this.step() {
+                Some(Ok(Some(entity))) => return Some(Ok(entity)),
+                Some(Ok(None)) => continue,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            }
+        }
+    }
+
+    /// One record: `Some(Ok(None))` when it yielded nothing (blank, skipped
+    /// error, expanded unit).
+    fn step(&mut self) -> Option<Result<Option<Entity<'_>>>> {
+        match self.advance() {
+            Step::Done => None,
+            Step::Error(e) => Some(self.state.fail(e).map_or(Ok(None), Err)),
+            Step::Record { rec, inner } => {
+                let outer = &self.window;
+                let (window, offset, inner) = match (&self.expansion, inner) {
+                    (Some(x), true) => (&x.window, x.offset, Some(&x.window)),
+                    _ => (outer, 0, None),
+                };
+                let bytes = window.range(rec.start, rec.end);
+                let decoded =
+                    decode::decode_record(bytes, offset + rec.start, rec.hint, self.state.repairs);
+                self.state.finish(decoded, bytes, offset + rec.start, |at| {
+                    position_of(outer, inner, offset, rec.start + at as u64)
+                })
+            }
+        }
+    }
+
+    /// Frames the next record from the expansion or the input.
+    fn advance(&mut self) -> Step {
+        loop {
+            if self.state.done {
+                return Step::Done;
+            }
+            if let Some((bytes, offset)) = self.state.pending_unit.take() {
+                self.state.context.channel = None;
+                self.expansion = Some(Expansion {
+                    window: Window::owned(bytes),
+                    walker: Walker::new(0, self.state.max_entity, self.state.max_depth),
+                    offset,
+                });
+            }
+            if let Some(x) = &mut self.expansion {
+                match x.walker.next(&mut x.window) {
+                    Some(Ok(Frame::Record(rec))) => return Step::Record { rec, inner: true },
+                    Some(Ok(Frame::UnitStart)) => {
+                        self.state.context.channel = None;
+                        continue;
+                    }
+                    Some(Err(FrameError { error, fatal })) => {
+                        let offset = x.offset;
+                        if fatal {
+                            self.expansion = None;
+                        }
+                        return Step::Error(shift_error(error, offset, &self.window));
+                    }
+                    None => {
+                        self.expansion = None;
+                        continue;
+                    }
+                }
+            }
+            let framed = match &mut self.framer {
+                Framer::Lines(lines) => lines.next(&mut self.window),
+                Framer::Document(walker) => walker.next(&mut self.window),
+            };
+            return match framed {
+                None => {
+                    self.state.done = true;
+                    Step::Done
+                }
+                Some(Ok(Frame::Record(rec))) => Step::Record { rec, inner: false },
+                Some(Ok(Frame::UnitStart)) => {
+                    self.state.context.channel = None;
+                    continue;
+                }
+                Some(Err(FrameError { error, fatal })) => {
+                    if fatal {
+                        // Report the error, then stop: nothing after a
+                        // broken stream or structure can be framed safely.
+                        self.state.pending_unit = None;
+                        let e = self.state.fail(error);
+                        self.state.done = true;
+                        match e {
+                            Some(e) => Step::Error(e),
+                            None => Step::Done,
+                        }
+                    } else {
+                        Step::Error(error)
+                    }
+                }
+            };
+        }
+    }
+
+    /// Calls `f` on every entity; stops at the first error `f` or the
+    /// reader returns.
+    pub fn for_each<F>(&mut self, mut f: F) -> Result<()>
+    where
+        F: FnMut(Entity<'_>) -> Result<()>,
+    {
+        while let Some(entity) = self.next_entity() {
+            f(entity?)?;
+        }
+        Ok(())
+    }
+
+    /// An iterator of owned entities (one copy each), for callers who want
+    /// a plain `Iterator` over a stream.
+    pub fn into_owned_iter(self) -> OwnedEntities<'a> {
+        OwnedEntities(self)
+    }
+}
+
+/// An error found inside an expanded record, moved to input coordinates.
+fn shift_error(error: Error, offset: u64, outer: &Window<'_>) -> Error {
+    let Some(p) = error.position() else {
+        return error;
+    };
+    let base_line = outer.line_of(offset.max(outer.base()));
+    Error::at(
+        error.into_kind(),
+        Position {
+            byte: offset + p.byte,
+            line: base_line + p.line - 1,
+        },
+    )
+}
+
+/// The position of offset `at` of the outer window, or of an expansion
+/// window (given with its absolute `offset` in the input).
+fn position_of(outer: &Window<'_>, inner: Option<&Window<'_>>, offset: u64, at: u64) -> Position {
+    match inner {
+        None => Position {
+            byte: at,
+            line: outer.line_of(at),
+        },
+        Some(inner) => Position {
+            byte: offset + at,
+            line: outer.line_of(offset.max(outer.base())) + inner.line_of(at) - 1,
+        },
+    }
+}
+
+fn account(report: &mut Report, e: &Entity<'_>) {
+    let slot = match e.envelope {
+        Envelope::Item => 0,
+        Envelope::Data => 1,
+        Envelope::Bare => 2,
+        Envelope::Nested => 3,
+    };
+    report.envelopes[slot] += 1;
+    if e.envelope == Envelope::Data && e.fields.has_cid_key {
+        report.data_with_cid += 1;
+    }
+    if e.lossy {
+        report.lossy += 1;
+    }
+}
+
+/// An `Iterator` of owned entities over any [`Reader`].
+pub struct OwnedEntities<'a>(Reader<'a>);
+
+impl OwnedEntities<'_> {
+    /// The reader's report so far.
+    pub fn report(&self) -> &Report {
+        self.0.report()
+    }
+}
+
+impl Iterator for OwnedEntities<'_> {
+    type Item = Result<Entity<'static>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_entity().map(|r| r.map(Entity::into_owned))
+    }
+}
+
+enum SliceInner<'a> {
+    Borrowed(Box<Reader<'a>>),
+    /// gzip bytes: decompressed as a stream; entities are copied out.
+    /// `Err` holds an error to hand out once.
+    Stream(std::result::Result<Box<Reader<'a>>, Option<Error>>),
+}
+
+/// A borrowing `Iterator` of entities over bytes in memory.
+pub struct SliceReader<'a>(SliceInner<'a>);
+
+impl<'a> SliceReader<'a> {
+    /// Counts and first errors so far.
+    pub fn report(&self) -> Option<&Report> {
+        match &self.0 {
+            SliceInner::Borrowed(r) | SliceInner::Stream(Ok(r)) => Some(r.report()),
+            SliceInner::Stream(Err(_)) => None,
+        }
+    }
+
+    /// The underlying reader (format, compression, report).
+    pub fn reader(&self) -> Option<&Reader<'a>> {
+        match &self.0 {
+            SliceInner::Borrowed(r) | SliceInner::Stream(Ok(r)) => Some(r),
+            SliceInner::Stream(Err(_)) => None,
+        }
+    }
+}
+
+impl<'a> Iterator for SliceReader<'a> {
+    type Item = Result<Entity<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let reader = match &mut self.0 {
+            SliceInner::Stream(Ok(r)) => {
+                return r.next_entity().map(|r| r.map(Entity::into_owned));
+            }
+            SliceInner::Stream(Err(e)) => return e.take().map(Err),
+            SliceInner::Borrowed(r) => r,
+        };
+        loop {
+            let rec_inner = match reader.advance() {
+                Step::Done => return None,
+                Step::Error(e) => match reader.state.fail(e) {
+                    Some(e) => return Some(Err(e)),
+                    None => continue,
+                },
+                Step::Record { rec, inner } => (rec, inner),
+            };
+            let (rec, inner) = rec_inner;
+            // The input, and any expansion of a record of it, are slices of
+            // the caller's bytes: entities borrow `'a`, not the reader.
+            let input: &'a [u8] = reader.window.borrowed().unwrap_or_default();
+            let outer = &reader.window;
+            let (offset, inner) = match (&reader.expansion, inner) {
+                (Some(x), true) => (x.offset, Some(&x.window)),
+                _ => (0, None),
+            };
+            let bytes = &input[(offset + rec.start) as usize..(offset + rec.end) as usize];
+            let decoded =
+                decode::decode_record(bytes, offset + rec.start, rec.hint, reader.state.repairs);
+            let answer = reader
+                .state
+                .finish(decoded, bytes, offset + rec.start, |at| {
+                    position_of(outer, inner, offset, rec.start + at as u64)
+                });
+            match answer {
+                Some(Ok(None)) => continue,
+                Some(Ok(Some(e))) => return Some(Ok(e)),
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Lines,
+    Document,
+    Empty,
+}
+
+/// How far detection looks for the end of the first line.
+const DETECT_WINDOW: usize = 1 << 20;
+
+/// Chooses line framing or the document walker from the first bytes, and
+/// skips a UTF-8 byte-order mark. See FORMAT.md: a first line that is a
+/// complete record (not a v1 channel object) means a line file; a document
+/// that spans lines, a first value without a newline in the first MiB, a
+/// top-level array, or a v1 channel object means the walker (which also
+/// frames plain records, so a misjudged line file still reads correctly).
+fn detect(window: &mut Window<'_>, max_line: usize) -> Result<(u64, Framing)> {
+    while window.end() < 3 && window.fill(0)? {}
+    let start = if window.bytes().starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut first = start;
+    loop {
+        match window.byte(first) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => first += 1,
+            Some(_) => break,
+            None => {
+                if !window.fill(0)? {
+                    return Ok((start, Framing::Empty));
+                }
+            }
+        }
+    }
+    match window.byte(first) {
+        Some(b'[') => return Ok((start, Framing::Document)),
+        Some(b'{') => {}
+        _ => return Ok((start, Framing::Lines)),
+    }
+    let limit = DETECT_WINDOW.min(max_line);
+    let mut searched = first;
+    let newline = loop {
+        let from = (searched - window.base()) as usize;
+        if let Some(i) = memchr::memchr(b'\n', &window.bytes()[from..]) {
+            break Some(searched + i as u64);
+        }
+        searched = window.end();
+        if (searched - first) as usize > limit || !window.fill(0)? {
+            break None;
+        }
+    };
+    let end = match newline {
+        Some(n) => n,
+        None if window.at_eof() && ((window.end() - first) as usize) <= limit => window.end(),
+        None => return Ok((start, Framing::Document)),
+    };
+    let line = window.range(first, end);
+    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        Ok(_) => {
+            let unit = matches!(
+                decode::decode_record(line, first, Hint::Record, Repairs::default()),
+                Ok(Decoded::Unit)
+            );
+            Ok((
+                start,
+                if unit {
+                    Framing::Document
+                } else {
+                    Framing::Lines
+                },
+            ))
+        }
+        Err(e) if e.is_eof() && newline.is_some() => Ok((start, Framing::Document)),
+        Err(_) => Ok((start, Framing::Lines)),
+    }
+}

@@ -1,0 +1,316 @@
+//! Where bytes come from: a slice, a memory-mapped file, or a stream (a
+//! file read in blocks, stdin, a gzip decoder) behind one rolling window.
+//!
+//! Framers address bytes by absolute offset. A stream keeps only the bytes
+//! from the framer's `keep_from` offset on; older bytes are dropped when the
+//! window refills, so memory is bounded by the largest record, not the input.
+
+use crate::error::{Error, ErrorKind};
+use flate2::read::MultiGzDecoder;
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The gzip magic bytes.
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Compression of an input, detected from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// Plain bytes.
+    None,
+    /// gzip, possibly several concatenated members.
+    Gzip,
+}
+
+impl Compression {
+    /// `"gzip"` or `"none"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// A file mapped into memory, for borrowing iteration with
+/// [`ReaderBuilder::from_slice`](crate::ReaderBuilder::from_slice).
+///
+/// Mapping is `unsafe` in the general case: if another process truncates
+/// or rewrites the file while it is mapped, reads may fault or see changing
+/// bytes. Exports are written once and then read, which is the case this
+/// type is for; use [`ReaderBuilder::from_reader`](crate::ReaderBuilder::from_reader)
+/// for files that may change underneath.
+pub struct MappedFile {
+    map: Mmap,
+}
+
+impl MappedFile {
+    /// Maps the file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> crate::Result<MappedFile> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+        // SAFETY: see the type's documentation; the mapping is read-only
+        // and exports are not modified while being read.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::from(e).with_path(path))?;
+        Ok(MappedFile { map })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+enum Src<'a> {
+    Slice(&'a [u8]),
+    Mapped(Mmap),
+    /// An owned, complete buffer (an expanded v1 unit taken from a stream).
+    Owned(Vec<u8>),
+    Stream {
+        reader: Box<dyn Read + 'a>,
+        buf: Vec<u8>,
+        gzip: bool,
+    },
+}
+
+/// A rolling window over the input.
+pub(crate) struct Window<'a> {
+    src: Src<'a>,
+    /// Absolute offset of the window's first byte.
+    base: u64,
+    eof: bool,
+    block: usize,
+    /// Newlines in bytes already dropped from a stream, for line numbers.
+    newlines_dropped: u64,
+}
+
+impl<'a> Window<'a> {
+    pub fn slice(bytes: &'a [u8]) -> Window<'a> {
+        Window::whole(Src::Slice(bytes))
+    }
+
+    pub fn owned(bytes: Vec<u8>) -> Window<'a> {
+        Window::whole(Src::Owned(bytes))
+    }
+
+    fn whole(src: Src<'a>) -> Window<'a> {
+        Window {
+            src,
+            base: 0,
+            eof: true,
+            block: 0,
+            newlines_dropped: 0,
+        }
+    }
+
+    pub fn mapped(map: Mmap) -> Window<'static> {
+        Window::whole(Src::Mapped(map))
+    }
+
+    pub fn stream(reader: Box<dyn Read + 'a>, gzip: bool, block: usize) -> Window<'a> {
+        Window {
+            src: Src::Stream {
+                reader,
+                buf: Vec::new(),
+                gzip,
+            },
+            base: 0,
+            eof: false,
+            block: block.max(64),
+            newlines_dropped: 0,
+        }
+    }
+
+    /// The bytes currently held, starting at [`Window::base`].
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        match &self.src {
+            Src::Slice(s) => s,
+            Src::Mapped(m) => m,
+            Src::Owned(v) => v,
+            Src::Stream { buf, .. } => buf,
+        }
+    }
+
+    /// The whole input, when it is in memory (slice or map).
+    pub fn borrowed(&self) -> Option<&'a [u8]> {
+        match self.src {
+            Src::Slice(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Absolute offset just past the last byte held.
+    #[inline]
+    pub fn end(&self) -> u64 {
+        self.base + self.bytes().len() as u64
+    }
+
+    #[inline]
+    pub fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// The byte at absolute offset `at`, if held.
+    #[inline]
+    pub fn byte(&self, at: u64) -> Option<u8> {
+        at.checked_sub(self.base)
+            .and_then(|i| self.bytes().get(i as usize).copied())
+    }
+
+    /// Bytes `[start, end)` by absolute offset. Both must be held.
+    #[inline]
+    pub fn range(&self, start: u64, end: u64) -> &[u8] {
+        &self.bytes()[(start - self.base) as usize..(end - self.base) as usize]
+    }
+
+    /// 1-based line number of absolute offset `at` (which must be held or
+    /// just past the end).
+    pub fn line_of(&self, at: u64) -> u64 {
+        let upto = (at.saturating_sub(self.base) as usize).min(self.bytes().len());
+        self.newlines_dropped + memchr::memchr_iter(b'\n', &self.bytes()[..upto]).count() as u64 + 1
+    }
+
+    /// Reads more input, first dropping bytes before `keep_from`. Returns
+    /// false at the end of input.
+    pub fn fill(&mut self, keep_from: u64) -> crate::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let Src::Stream { reader, buf, gzip } = &mut self.src else {
+            return Ok(false);
+        };
+        let drop = (keep_from.saturating_sub(self.base) as usize).min(buf.len());
+        if drop > 0 {
+            self.newlines_dropped += memchr::memchr_iter(b'\n', &buf[..drop]).count() as u64;
+            buf.drain(..drop);
+            self.base += drop as u64;
+        }
+        let len = buf.len();
+        // Grow geometrically so a long record costs amortized O(n).
+        let want = self.block.max(len / 2);
+        buf.resize(len + want, 0);
+        let result = loop {
+            match reader.read(&mut buf[len..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match result {
+            Ok(0) => {
+                buf.truncate(len);
+                self.eof = true;
+                Ok(false)
+            }
+            Ok(n) => {
+                buf.truncate(len + n);
+                Ok(true)
+            }
+            Err(e) => {
+                buf.truncate(len);
+                self.eof = true;
+                let gz = *gzip;
+                let at = self.base + len as u64;
+                let line = self.line_of(at);
+                let kind = if gz {
+                    ErrorKind::Gzip(e)
+                } else {
+                    ErrorKind::Io(e)
+                };
+                Err(Error::at(kind, crate::Position { byte: at, line }))
+            }
+        }
+    }
+}
+
+/// Opens `reader`, sniffing gzip from its first bytes.
+pub(crate) fn open_stream<'a, R: Read + 'a>(
+    reader: R,
+    block: usize,
+) -> crate::Result<(Window<'a>, Compression)> {
+    let mut buffered = BufReader::with_capacity(block.clamp(8 * 1024, 1 << 20), reader);
+    let head = loop {
+        match buffered.fill_buf() {
+            Ok(head) => break head,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if head.starts_with(&GZIP_MAGIC) {
+        let decoder = MultiGzDecoder::new(buffered);
+        Ok((
+            Window::stream(Box::new(decoder), true, block),
+            Compression::Gzip,
+        ))
+    } else {
+        Ok((
+            Window::stream(Box::new(buffered), false, block),
+            Compression::None,
+        ))
+    }
+}
+
+/// Opens a path: maps plain files, streams gzip files and anything that
+/// cannot be mapped (pipes, special files). `-` is stdin.
+pub(crate) fn open_path(
+    path: &Path,
+    block: usize,
+    use_mmap: bool,
+) -> crate::Result<(Window<'static>, Compression)> {
+    if path == Path::new("-") {
+        return open_stream(io::stdin(), block);
+    }
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(Error::new(ErrorKind::Io(io::Error::other(
+            "is a directory",
+        ))));
+    }
+    if !meta.is_file() {
+        // A pipe or device: no mapping, no rewinding; sniff while buffering.
+        return open_stream(file, block);
+    }
+    let mut head = [0u8; 2];
+    let is_gzip = {
+        let mut f = &file;
+        let n = read_full(&mut f, &mut head)?;
+        n == 2 && head == GZIP_MAGIC
+    };
+    if use_mmap && !is_gzip && meta.len() > 0 {
+        // SAFETY: read-only mapping of an export that is not being
+        // modified (see `MappedFile`). A failure falls back to reads.
+        if let Ok(map) = unsafe { Mmap::map(&file) } {
+            return Ok((Window::mapped(map), Compression::None));
+        }
+    }
+    let file = reopen(file, path)?;
+    open_stream(file, block)
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Rewinds a regular file after sniffing.
+fn reopen(mut file: File, _path: &Path) -> io::Result<File> {
+    use std::io::Seek;
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(file)
+}

@@ -1,0 +1,608 @@
+//! The v1 tree reader: a pull walk over a JSON document that never builds
+//! the tree. It walks the container structure itself (top-level array,
+//! wrapper object, channel object, entity arrays) and hands each complete
+//! entity's bytes, found by skipping a balanced value, to the same
+//! per-record decoder the line path uses. Memory is bounded by the largest
+//! entity, not by the document.
+//!
+//! Shapes accepted (FORMAT.md): a channel object `{channel, messages,
+//! members}`; an array of them; a wrapper object whose array-valued key
+//! holds them (`{"channels": [...]}`); a sequence of top-level values; the
+//! synchronous user export `{user, messages, reactions}`; and the legacy
+//! import array of `{"type", "item"}` records. A top-level value that is
+//! not a channel object is framed as one record and decoded like a line.
+
+use crate::decode::Hint;
+use crate::entity::Kind;
+use crate::error::{Error, ErrorKind};
+use crate::lines::{Frame, FrameError, RawRecord, error_at};
+use crate::source::Window;
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, Copy)]
+enum Ctx {
+    /// A sequence of top-level values.
+    Document,
+    /// Inside a channel (or wrapper, or user-export) object, after `{` or
+    /// after a value. `channel_seen` tells an unknown array key of a
+    /// wrapper (`channels`, ...) from one of a channel object (skipped).
+    Unit {
+        after_value: bool,
+        channel_seen: bool,
+    },
+    /// An array of entities of one kind (`messages`, `members`, ...).
+    Entities { kind: Kind, first: bool },
+    /// An array of channel objects or records (top-level array, wrapper).
+    Units { first: bool },
+}
+
+/// The top-level shape the walker met, for format reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Nothing read yet.
+    Unknown,
+    /// A single top-level object.
+    Object,
+    /// A top-level array.
+    Array,
+    /// Several top-level values.
+    Sequence,
+}
+
+/// The walker's settings and state.
+pub(crate) struct Walker {
+    stack: Vec<Ctx>,
+    pending: VecDeque<Frame>,
+    pos: u64,
+    /// Start of the record being framed: bytes from here on must stay in
+    /// the window.
+    mark: Option<u64>,
+    max_entity: usize,
+    max_depth: usize,
+    done: bool,
+    top_values: u32,
+    top_array: bool,
+}
+
+const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
+
+enum Scan {
+    Complete(u64),
+    TooLarge(Error),
+}
+
+impl Walker {
+    pub fn new(start: u64, max_entity: usize, max_depth: usize) -> Walker {
+        Walker {
+            stack: vec![Ctx::Document],
+            pending: VecDeque::new(),
+            pos: start,
+            mark: None,
+            max_entity,
+            max_depth: max_depth.max(4),
+            done: false,
+            top_values: 0,
+            top_array: false,
+        }
+    }
+
+    /// The document's shape as seen so far.
+    pub fn shape(&self) -> Shape {
+        match (self.top_values, self.top_array) {
+            (0, _) => Shape::Unknown,
+            (1, true) => Shape::Array,
+            (1, false) => Shape::Object,
+            _ => Shape::Sequence,
+        }
+    }
+
+    /// The next record or unit boundary.
+    pub fn next(&mut self, win: &mut Window<'_>) -> Option<Result<Frame, FrameError>> {
+        if let Some(frame) = self.pending.pop_front() {
+            return Some(Ok(frame));
+        }
+        if self.done {
+            return None;
+        }
+        match self.step(win) {
+            Ok(Some(frame)) => Some(Ok(frame)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                if e.fatal {
+                    self.done = true;
+                }
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn step(&mut self, win: &mut Window<'_>) -> Result<Option<Frame>, FrameError> {
+        loop {
+            self.mark = None;
+            let Some(&ctx) = self.stack.last() else {
+                return Ok(None);
+            };
+            match ctx {
+                Ctx::Document => {
+                    let Some(b) = self.skip_ws(win)? else {
+                        return Ok(None);
+                    };
+                    self.top_values += 1;
+                    match b {
+                        b'{' => return self.probe_object(win, true),
+                        b'[' => {
+                            self.top_array = true;
+                            self.pos += 1;
+                            self.stack.push(Ctx::Units { first: true });
+                        }
+                        _ => return self.record(win, Hint::Record).map(Some),
+                    }
+                }
+                Ctx::Entities { first, .. } | Ctx::Units { first } => {
+                    let b = self.require(win)?;
+                    if first {
+                        self.set_first(false);
+                        if b == b']' {
+                            self.pos += 1;
+                            self.stack.pop();
+                            continue;
+                        }
+                    } else {
+                        match b {
+                            b',' => {
+                                self.pos += 1;
+                                self.require(win)?;
+                            }
+                            b']' => {
+                                self.pos += 1;
+                                self.stack.pop();
+                                continue;
+                            }
+                            other => return Err(self.unexpected(win, other, "',' or ']'")),
+                        }
+                    }
+                    if let Some(frame) = self.element(win, ctx)? {
+                        return Ok(Some(frame));
+                    }
+                }
+                Ctx::Unit { after_value, .. } => {
+                    let mut b = self.require(win)?;
+                    if after_value {
+                        match b {
+                            b',' => {
+                                self.pos += 1;
+                                b = self.require(win)?;
+                            }
+                            b'}' => {
+                                self.pos += 1;
+                                self.stack.pop();
+                                continue;
+                            }
+                            other => return Err(self.unexpected(win, other, "',' or '}'")),
+                        }
+                    } else if b == b'}' {
+                        self.pos += 1;
+                        self.stack.pop();
+                        continue;
+                    }
+                    if b != b'"' {
+                        return Err(self.unexpected(win, b, "an object key"));
+                    }
+                    let key = self.read_key(win)?;
+                    self.colon(win)?;
+                    if let Some(frame) = self.dispatch(win, &key)? {
+                        return Ok(Some(frame));
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_first(&mut self, value: bool) {
+        match self.stack.last_mut() {
+            Some(Ctx::Entities { first, .. }) | Some(Ctx::Units { first }) => *first = value,
+            _ => {}
+        }
+    }
+
+    /// One array element at the current position.
+    fn element(&mut self, win: &mut Window<'_>, ctx: Ctx) -> Result<Option<Frame>, FrameError> {
+        match ctx {
+            Ctx::Entities { kind, .. } => self.record(win, Hint::Nested(kind)).map(Some),
+            _ if win.byte(self.pos) == Some(b'{') => self.probe_object(win, false),
+            _ => self.record(win, Hint::Record).map(Some),
+        }
+    }
+
+    /// After a key and its colon in a unit object: what the value is.
+    fn dispatch(&mut self, win: &mut Window<'_>, key: &str) -> Result<Option<Frame>, FrameError> {
+        let b = self.require(win)?;
+        if let Some(Ctx::Unit { after_value, .. }) = self.stack.last_mut() {
+            *after_value = true;
+        }
+        let channel_seen = matches!(
+            self.stack.last(),
+            Some(Ctx::Unit {
+                channel_seen: true,
+                ..
+            })
+        );
+        let entity_kind = match key {
+            "messages" => Some(Kind::Message),
+            "members" => Some(Kind::Member),
+            "reactions" => Some(Kind::Reaction),
+            "read" => Some(Kind::Read),
+            _ => None,
+        };
+        match (key, b) {
+            ("channel", b'{') => {
+                if let Some(Ctx::Unit { channel_seen, .. }) = self.stack.last_mut() {
+                    *channel_seen = true;
+                }
+                self.record(win, Hint::Nested(Kind::Channel)).map(Some)
+            }
+            ("user", b'{') => self.record(win, Hint::Nested(Kind::User)).map(Some),
+            (_, b'[') if entity_kind.is_some() && self.stack.len() < self.max_depth => {
+                self.pos += 1;
+                self.stack.push(Ctx::Entities {
+                    kind: entity_kind.unwrap_or(Kind::Other),
+                    first: true,
+                });
+                Ok(None)
+            }
+            (_, b'[')
+                if (key == "channels" || !channel_seen) && self.stack.len() < self.max_depth =>
+            {
+                self.pos += 1;
+                self.stack.push(Ctx::Units { first: true });
+                Ok(None)
+            }
+            _ => {
+                // Read-only values of a channel object (or unknown ones):
+                // skipped, not entities.
+                let start = self.pos;
+                self.scan(win, start, 0, true)?;
+                self.mark = None;
+                Ok(None)
+            }
+        }
+    }
+
+    /// At `{` of a top-level value or an array element: a channel object
+    /// (walked) or a record (framed whole).
+    fn probe_object(
+        &mut self,
+        win: &mut Window<'_>,
+        top: bool,
+    ) -> Result<Option<Frame>, FrameError> {
+        let start = self.pos;
+        self.mark = Some(start);
+        self.pos += 1;
+        let Some(b) = self.skip_ws(win)? else {
+            return Err(self.truncated(win));
+        };
+        if b != b'"' {
+            return self.record_rest(win, start).map(Some);
+        }
+        let key = self.read_key(win)?;
+        let Some(b':') = self.skip_ws(win)? else {
+            return self.record_rest(win, start).map(Some);
+        };
+        self.pos += 1;
+        let Some(b) = self.skip_ws(win)? else {
+            return Err(self.truncated(win));
+        };
+        let wrapper = top && b == b'[';
+        if UNIT_KEYS.contains(&key.as_str()) || wrapper {
+            return self.enter_unit(win, &key);
+        }
+        if top && key == "user" && b == b'{' {
+            // `{user, messages, reactions}` (synchronous user export), or a
+            // bare record whose first key is `user`: look one key further.
+            let user_start = self.pos;
+            let user_end = match self.scan(win, user_start, 0, false)? {
+                Scan::Complete(end) => end,
+                Scan::TooLarge(e) => {
+                    return Err(FrameError {
+                        error: e,
+                        fatal: false,
+                    });
+                }
+            };
+            self.pos = user_end;
+            if self.skip_ws(win)? == Some(b',') {
+                self.pos += 1;
+                if self.skip_ws(win)? == Some(b'"') {
+                    let resume = self.pos;
+                    let next = self.read_key(win)?;
+                    if next == "messages" || next == "reactions" {
+                        self.colon(win)?;
+                        self.stack.push(Ctx::Unit {
+                            after_value: true,
+                            channel_seen: false,
+                        });
+                        self.pending.push_back(Frame::Record(RawRecord {
+                            start: user_start,
+                            end: user_end,
+                            hint: Hint::Nested(Kind::User),
+                        }));
+                        if let Some(frame) = self.dispatch(win, &next)? {
+                            self.pending.push_back(frame);
+                        }
+                        return Ok(Some(Frame::UnitStart));
+                    }
+                    self.pos = resume;
+                }
+            }
+        }
+        // A record: frame the rest of the object (we are inside it).
+        self.record_rest(win, start).map(Some)
+    }
+
+    fn enter_unit(&mut self, win: &mut Window<'_>, key: &str) -> Result<Option<Frame>, FrameError> {
+        self.mark = None;
+        if self.stack.len() >= self.max_depth {
+            return Err(FrameError::fatal(error_at(
+                win,
+                ErrorKind::Structure {
+                    message: "channel objects nested too deeply".into(),
+                },
+                self.pos,
+            )));
+        }
+        self.stack.push(Ctx::Unit {
+            after_value: false,
+            channel_seen: false,
+        });
+        if let Some(frame) = self.dispatch(win, key)? {
+            self.pending.push_back(frame);
+        }
+        Ok(Some(Frame::UnitStart))
+    }
+
+    /// Frames the value at the current position as a record.
+    fn record(&mut self, win: &mut Window<'_>, hint: Hint) -> Result<Frame, FrameError> {
+        let start = self.pos;
+        self.frame(win, hint, start, 0)
+    }
+
+    /// Frames the rest of the object opened at `start` (the walker is
+    /// inside it, outside any string) as a record.
+    fn record_rest(&mut self, win: &mut Window<'_>, start: u64) -> Result<Frame, FrameError> {
+        self.frame(win, Hint::Record, start, 1)
+    }
+
+    fn frame(
+        &mut self,
+        win: &mut Window<'_>,
+        hint: Hint,
+        start: u64,
+        depth: u32,
+    ) -> Result<Frame, FrameError> {
+        self.mark = Some(start);
+        let scanned = self.scan(win, start, depth, false)?;
+        self.mark = None;
+        match scanned {
+            Scan::Complete(end) => Ok(Frame::Record(RawRecord { start, end, hint })),
+            Scan::TooLarge(error) => Err(FrameError {
+                error,
+                fatal: false,
+            }),
+        }
+    }
+
+    /// Skips one JSON value starting at `self.pos` (at depth `depth` inside
+    /// a value opened at `start`), leaving `self.pos` after it. Iterative:
+    /// nesting costs no stack.
+    fn scan(
+        &mut self,
+        win: &mut Window<'_>,
+        start: u64,
+        depth: u32,
+        discard: bool,
+    ) -> Result<Scan, FrameError> {
+        let mut depth = depth;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut too_large: Option<Error> = None;
+        let first = if depth == 0 { self.require(win)? } else { b'{' };
+        let mut at = self.pos;
+        if depth == 0 && matches!(first, b'}' | b']' | b',' | b':') {
+            return Err(self.unexpected(win, first, "a value"));
+        }
+        let scalar = depth == 0 && !matches!(first, b'{' | b'[' | b'"');
+        loop {
+            let base = win.base();
+            let bytes = win.bytes();
+            let mut i = (at - base) as usize;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                        i += 1;
+                    } else if let Some(j) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        i += j;
+                        if bytes[i] == b'\\' {
+                            escaped = true;
+                        } else {
+                            in_string = false;
+                            if depth == 0 {
+                                return self.finish_scan(base + i as u64 + 1, too_large);
+                            }
+                        }
+                        i += 1;
+                    } else {
+                        i = bytes.len();
+                    }
+                    continue;
+                }
+                if scalar {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                        return self.finish_scan(base + i as u64, too_large);
+                    }
+                    i += 1;
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        if depth == 0 {
+                            self.pos = base + i as u64;
+                            return Err(self.unexpected(win, b, "a value"));
+                        }
+                        depth -= 1;
+                        if depth == 0 {
+                            return self.finish_scan(base + i as u64 + 1, too_large);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            at = base + bytes.len() as u64;
+            if too_large.is_none() && !discard && (at - start) as usize > self.max_entity {
+                too_large = Some(error_at(
+                    win,
+                    ErrorKind::EntityTooLarge {
+                        max: self.max_entity,
+                    },
+                    start,
+                ));
+            }
+            let keep = if discard || too_large.is_some() {
+                at
+            } else {
+                start
+            };
+            self.mark = Some(keep);
+            match win.fill(keep) {
+                Ok(true) => {}
+                Ok(false) if scalar => return self.finish_scan(at, too_large),
+                Ok(false) => {
+                    self.pos = at;
+                    let mut error = self.truncated(win);
+                    if let Some(e) = too_large {
+                        error.error = e;
+                    }
+                    return Err(error);
+                }
+                Err(error) => return Err(FrameError::fatal(error)),
+            }
+        }
+    }
+
+    fn finish_scan(&mut self, end: u64, too_large: Option<Error>) -> Result<Scan, FrameError> {
+        self.pos = end;
+        Ok(match too_large {
+            Some(e) => Scan::TooLarge(e),
+            None => Scan::Complete(end),
+        })
+    }
+
+    /// Skips whitespace, refilling; the next byte, or `None` at the end.
+    fn skip_ws(&mut self, win: &mut Window<'_>) -> Result<Option<u8>, FrameError> {
+        loop {
+            match win.byte(self.pos) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
+                Some(b) => return Ok(Some(b)),
+                None => {
+                    let keep = self.mark.unwrap_or(self.pos).min(self.pos);
+                    if !win.fill(keep).map_err(FrameError::fatal)? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Like `skip_ws`, but the end of input here is a truncation.
+    fn require(&mut self, win: &mut Window<'_>) -> Result<u8, FrameError> {
+        match self.skip_ws(win)? {
+            Some(b) => Ok(b),
+            None => Err(self.truncated(win)),
+        }
+    }
+
+    fn colon(&mut self, win: &mut Window<'_>) -> Result<(), FrameError> {
+        match self.require(win)? {
+            b':' => {
+                self.pos += 1;
+                Ok(())
+            }
+            other => Err(self.unexpected(win, other, "':'")),
+        }
+    }
+
+    /// Reads an object key (a JSON string) at the current position.
+    fn read_key(&mut self, win: &mut Window<'_>) -> Result<String, FrameError> {
+        let start = self.pos;
+        let keep = self.mark.unwrap_or(start).min(start);
+        self.mark = Some(keep);
+        self.pos += 1;
+        loop {
+            match win.byte(self.pos) {
+                Some(b'\\') => self.pos += 2,
+                Some(b'"') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += 1,
+                None => {
+                    if (self.pos - start) as usize > self.max_entity {
+                        return Err(FrameError::fatal(error_at(
+                            win,
+                            ErrorKind::EntityTooLarge {
+                                max: self.max_entity,
+                            },
+                            start,
+                        )));
+                    }
+                    if !win.fill(keep).map_err(FrameError::fatal)? {
+                        return Err(self.truncated(win));
+                    }
+                }
+            }
+        }
+        let raw = win.range(start, self.pos);
+        serde_json::from_slice::<String>(raw).map_err(|e| {
+            FrameError::fatal(error_at(
+                win,
+                ErrorKind::Json {
+                    message: format!("bad object key: {e}"),
+                },
+                start,
+            ))
+        })
+    }
+
+    fn truncated(&self, win: &Window<'_>) -> FrameError {
+        let at = self.pos.min(win.end());
+        FrameError::fatal(error_at(
+            win,
+            ErrorKind::Truncated {
+                what: "the document",
+            },
+            at,
+        ))
+    }
+
+    fn unexpected(&self, win: &Window<'_>, found: u8, expected: &str) -> FrameError {
+        let found = if found.is_ascii_graphic() {
+            format!("'{}'", found as char)
+        } else {
+            format!("byte 0x{found:02x}")
+        };
+        FrameError::fatal(error_at(
+            win,
+            ErrorKind::Structure {
+                message: format!("expected {expected}, found {found}"),
+            },
+            self.pos,
+        ))
+    }
+}
