@@ -31,10 +31,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod context;
 mod decode;
 mod entity;
 mod error;
+mod filter;
 mod lines;
+mod parallel;
 mod reader;
 mod source;
 mod summary;
@@ -43,6 +46,8 @@ mod v1;
 
 pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
+pub use filter::{Filter, Prefilter, write_v2_line};
+pub use parallel::{Parallel, filter_slice};
 pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
 pub use source::{Compression, MappedFile};
 pub use summary::{Inspection, Summary, summarize};

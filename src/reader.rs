@@ -11,17 +11,15 @@
 //!   iterator: call [`Reader::next_entity`] in a `while let` loop, or
 //!   [`Reader::for_each`]. Call `into_owned()` on an entity to keep it.
 
+use crate::context::Context;
 use crate::decode::{self, Decoded, Hint, Repairs};
-use crate::entity::{ChannelSource, Entity, Envelope, Kind};
+use crate::entity::{Entity, Envelope};
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::lines::{Frame, FrameError, Lines, RawRecord};
 use crate::source::{self, Compression, GZIP_MAGIC, Window};
 use crate::v1::{Shape, Walker};
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The detected file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +70,9 @@ pub struct Report {
     /// Reactions whose message was not seen before them: their channel is
     /// the most recent channel record, not their message's.
     pub channel_fallbacks: u64,
+    /// Lines a prefilter ruled out without decoding them (parallel filter
+    /// runs only): they cannot match, and were not validated.
+    pub skipped_by_prefilter: u64,
     /// The first errors, in input order (see [`ReaderBuilder::max_errors_kept`]).
     pub first_errors: Vec<Error>,
     /// Entities per envelope: `[item, data, bare, nested]`.
@@ -99,17 +100,17 @@ pub struct Report {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ReaderBuilder {
-    strict: bool,
-    max_line: usize,
-    max_entity: usize,
-    max_depth: usize,
-    block: usize,
-    mmap: bool,
-    lossy_utf8: bool,
-    lone_surrogates: bool,
-    message_memory: usize,
-    max_errors_kept: usize,
-    yield_errors: bool,
+    pub(crate) strict: bool,
+    pub(crate) max_line: usize,
+    pub(crate) max_entity: usize,
+    pub(crate) max_depth: usize,
+    pub(crate) block: usize,
+    pub(crate) mmap: bool,
+    pub(crate) lossy_utf8: bool,
+    pub(crate) lone_surrogates: bool,
+    pub(crate) message_memory: usize,
+    pub(crate) max_errors_kept: usize,
+    pub(crate) yield_errors: bool,
 }
 
 impl Default for ReaderBuilder {
@@ -256,72 +257,6 @@ struct Expansion<'a> {
     offset: u64,
 }
 
-/// The resolution context: the channel that members, reads and reactions
-/// without a cid inherit, and recent message ids for reactions.
-struct Context {
-    channel: Option<Arc<str>>,
-    messages: HashMap<Box<str>, Arc<str>>,
-    order: VecDeque<Box<str>>,
-    capacity: usize,
-}
-
-impl Context {
-    fn resolve(&mut self, e: &mut Entity<'_>, report: &mut Report) {
-        if let Some(cid) = e.cid() {
-            if e.kind == Kind::Channel {
-                if self.channel.as_deref() != Some(cid) {
-                    self.channel = Some(Arc::from(cid));
-                }
-            } else if e.kind == Kind::Message && self.capacity > 0 {
-                if let Some(id) = e.id() {
-                    self.remember(id, cid);
-                }
-            }
-            return;
-        }
-        match e.kind {
-            Kind::Reaction => {
-                let by_message = e.message_id().and_then(|m| self.messages.get(m));
-                if let Some(cid) = by_message {
-                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
-                    e.channel_source = ChannelSource::Message;
-                } else if let Some(cid) = &self.channel {
-                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
-                    e.channel_source = ChannelSource::EnclosingFallback;
-                    report.channel_fallbacks += 1;
-                }
-            }
-            Kind::Member | Kind::Read | Kind::Message => {
-                if let Some(cid) = &self.channel {
-                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
-                    e.channel_source = ChannelSource::Enclosing;
-                    if e.kind == Kind::Message && self.capacity > 0 {
-                        if let (Some(id), Some(cid)) = (e.fields.id.clone(), self.channel.clone()) {
-                            self.remember(&id, &cid);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn remember(&mut self, id: &str, cid: &str) {
-        let cid = match &self.channel {
-            Some(c) if &**c == cid => c.clone(),
-            _ => Arc::from(cid),
-        };
-        if self.messages.insert(id.into(), cid).is_none() {
-            self.order.push_back(id.into());
-            if self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.messages.remove(&old);
-                }
-            }
-        }
-    }
-}
-
 /// Reads entities from any source. See the [module docs](self) for when to
 /// use it rather than [`SliceReader`].
 ///
@@ -414,7 +349,7 @@ impl State {
 
     /// Counts an error; in strict mode (or for I/O errors) hands it out and
     /// stops.
-    fn fail(&mut self, mut e: Error) -> Option<Error> {
+    pub(crate) fn fail(&mut self, mut e: Error) -> Option<Error> {
         if let Some(p) = &self.path {
             e = e.with_path(p);
         }
@@ -454,12 +389,7 @@ impl<'a> Reader<'a> {
             framer,
             expansion: None,
             state: State {
-                context: Context {
-                    channel: None,
-                    messages: HashMap::new(),
-                    order: VecDeque::new(),
-                    capacity: b.message_memory,
-                },
+                context: Context::new(b.message_memory),
                 report: Report::default(),
                 repairs: Repairs {
                     lossy_utf8: b.lossy_utf8,
@@ -570,7 +500,7 @@ impl<'a> Reader<'a> {
                 return Step::Done;
             }
             if let Some((bytes, offset)) = self.state.pending_unit.take() {
-                self.state.context.channel = None;
+                self.state.context.reset();
                 self.expansion = Some(Expansion {
                     window: Window::owned(bytes),
                     walker: Walker::new(0, self.state.max_entity, self.state.max_depth),
@@ -581,7 +511,7 @@ impl<'a> Reader<'a> {
                 match x.walker.next(&mut x.window) {
                     Some(Ok(Frame::Record(rec))) => return Step::Record { rec, inner: true },
                     Some(Ok(Frame::UnitStart)) => {
-                        self.state.context.channel = None;
+                        self.state.context.reset();
                         continue;
                     }
                     Some(Err(FrameError { error, fatal })) => {
@@ -608,7 +538,7 @@ impl<'a> Reader<'a> {
                 }
                 Some(Ok(Frame::Record(rec))) => Step::Record { rec, inner: false },
                 Some(Ok(Frame::UnitStart)) => {
-                    self.state.context.channel = None;
+                    self.state.context.reset();
                     continue;
                 }
                 Some(Err(FrameError { error, fatal })) => {
@@ -679,7 +609,7 @@ fn position_of(outer: &Window<'_>, inner: Option<&Window<'_>>, offset: u64, at: 
     }
 }
 
-fn account(report: &mut Report, e: &Entity<'_>) {
+pub(crate) fn account(report: &mut Report, e: &Entity<'_>) {
     let slot = match e.envelope {
         Envelope::Item => 0,
         Envelope::Data => 1,
@@ -702,6 +632,11 @@ impl OwnedEntities<'_> {
     /// The reader's report so far.
     pub fn report(&self) -> &Report {
         self.0.report()
+    }
+
+    /// Takes the report out, leaving an empty one.
+    pub fn report_take(&mut self) -> Report {
+        std::mem::take(self.0.report_mut())
     }
 }
 
@@ -729,6 +664,21 @@ impl<'a> SliceReader<'a> {
             SliceInner::Borrowed(r) | SliceInner::Stream(Ok(r)) => Some(r.report()),
             SliceInner::Stream(Err(_)) => None,
         }
+    }
+
+    pub(crate) fn reader_mut(&mut self) -> Option<&mut Reader<'a>> {
+        match &mut self.0 {
+            SliceInner::Borrowed(r) | SliceInner::Stream(Ok(r)) => Some(r),
+            SliceInner::Stream(Err(_)) => None,
+        }
+    }
+
+    /// Takes the report out (leaving an empty one), e.g. once iteration
+    /// is over.
+    pub fn take_report(&mut self) -> Report {
+        self.reader_mut()
+            .map(|r| std::mem::take(r.report_mut()))
+            .unwrap_or_default()
     }
 
     /// The underlying reader (format, compression, report).
@@ -788,7 +738,7 @@ impl<'a> Iterator for SliceReader<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(crate) enum Framing {
     Lines,
     Document,
     Empty,
@@ -803,7 +753,7 @@ const DETECT_WINDOW: usize = 1 << 20;
 /// that spans lines, a first value without a newline in the first MiB, a
 /// top-level array, or a v1 channel object means the walker (which also
 /// frames plain records, so a misjudged line file still reads correctly).
-fn detect(window: &mut Window<'_>, max_line: usize) -> Result<(u64, Framing)> {
+pub(crate) fn detect(window: &mut Window<'_>, max_line: usize) -> Result<(u64, Framing)> {
     while window.end() < 3 && window.fill(0)? {}
     let start = if window.bytes().starts_with(b"\xEF\xBB\xBF") {
         3

@@ -4,7 +4,10 @@ use clap::{Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use stream_chat_export::{Category, Error, Inspection, ReaderBuilder, summarize};
+use stream_chat_export::{
+    Category, Entity, Error, Filter, Inspection, MappedFile, Parallel, ReaderBuilder, Report,
+    filter_slice, summarize, write_v2_line,
+};
 
 /// Read, check and convert Stream Chat data exports (v1, v2, user exports,
 /// import files; plain or gzip). `-` reads standard input.
@@ -52,6 +55,49 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write the entities that match every given predicate as v2 lines
+    /// `{"type":"<kind>","item":{...}}` (so it also converts v1 to v2).
+    /// Repeated options of one kind are alternatives (any user, any
+    /// channel, any kind).
+    Filter {
+        /// Entities belonging to this user id (author, reacting user,
+        /// member, the user record, channel creator).
+        #[arg(long = "user", value_name = "ID")]
+        users: Vec<String>,
+        /// Entities of this channel cid (`type:id`); members and reactions
+        /// resolve their channel as in the reader.
+        #[arg(long = "channel", value_name = "CID")]
+        channels: Vec<String>,
+        /// Only created_at >= T (RFC3339); entities without created_at fail
+        /// any time predicate.
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only created_at < T (RFC3339).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Only these kinds (message, member, reaction, channel, user, read,
+        /// device, or another type name).
+        #[arg(long = "kind", value_name = "K")]
+        kinds: Vec<String>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Write here instead of stdout; a name ending in .gz is compressed.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Stop at the first bad record (exit 1) instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// Decode every record even when a byte search could skip it (same
+        /// output; also validates every record).
+        #[arg(long)]
+        no_prefilter: bool,
+        #[command(flatten)]
+        options: ReadOptions,
+        /// Export files (`-` for stdin).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Check files strictly: print every problem as FILE:LINE:BYTE: message.
     /// Exit 0 when clean, 1 when problems were found, 2 on I/O errors.
     Validate {
@@ -72,6 +118,55 @@ fn main() -> ExitCode {
             files,
         } => inspect(&options, &files, json),
         Command::Validate { options, files } => validate(&options, &files),
+        Command::Filter {
+            users,
+            channels,
+            since,
+            until,
+            kinds,
+            threads,
+            output,
+            strict,
+            no_prefilter,
+            options,
+            files,
+        } => {
+            let filter = (|| {
+                let mut f = Filter::new();
+                users.into_iter().for_each(|u| {
+                    f.user(u);
+                });
+                channels.into_iter().for_each(|c| {
+                    f.channel(c);
+                });
+                kinds.iter().for_each(|k| {
+                    f.kind(k);
+                });
+                if let Some(t) = &since {
+                    f.since(t)?;
+                }
+                if let Some(t) = &until {
+                    f.until(t)?;
+                }
+                Ok::<_, Error>(f)
+            })();
+            match filter {
+                Ok(filter) => {
+                    let mut parallel = Parallel::new();
+                    if let Some(n) = threads {
+                        parallel.threads(n);
+                    }
+                    parallel.prefilter(!no_prefilter);
+                    let mut builder = options.builder();
+                    builder.strict(strict);
+                    run_filter(&builder, &parallel, &filter, output.as_deref(), &files)
+                }
+                Err(e) => {
+                    eprintln!("stream-chat-export: {e}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
     };
     match result {
         Ok(code) => code,
@@ -209,4 +304,167 @@ fn validate(options: &ReadOptions, files: &[PathBuf]) -> io::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// Buffers output lines and hands them to the writer in large blocks.
+struct LineSink<'w> {
+    out: &'w mut dyn Write,
+    buf: Vec<u8>,
+    written: u64,
+    progress: Progress,
+}
+
+impl LineSink<'_> {
+    fn push(&mut self, e: &Entity<'_>) -> stream_chat_export::Result<()> {
+        write_v2_line(e, &mut self.buf);
+        self.written += 1;
+        self.progress.at(e.offset());
+        if self.buf.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> stream_chat_export::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// A percentage on stderr, only when stderr is a terminal and the input is
+/// large enough for it to matter.
+struct Progress {
+    total: u64,
+    shown: u64,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            shown: 0,
+            enabled: total >= 64 << 20 && io::stderr().is_terminal(),
+        }
+    }
+
+    fn at(&mut self, offset: u64) {
+        if self.enabled {
+            let pct = offset.saturating_mul(100) / self.total.max(1);
+            if pct > self.shown {
+                self.shown = pct;
+                eprint!("\r{pct:3}% ");
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.enabled && self.shown > 0 {
+            eprint!("\r     \r");
+        }
+    }
+}
+
+fn run_filter(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    filter: &Filter,
+    output: Option<&std::path::Path>,
+    files: &[PathBuf],
+) -> io::Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out: Box<dyn Write> = match output {
+        None => Box::new(io::BufWriter::with_capacity(1 << 20, stdout.lock())),
+        Some(path) => {
+            let file = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+            if path.extension().is_some_and(|e| e == "gz") {
+                Box::new(flate2::write::GzEncoder::new(
+                    file,
+                    flate2::Compression::fast(),
+                ))
+            } else {
+                Box::new(file)
+            }
+        }
+    };
+    let mut code = 0u8;
+    for file in files {
+        match filter_file(builder, parallel, filter, file, &mut out) {
+            Ok((report, matched)) => {
+                let skipped = report.errors;
+                let mut note = format!("{}: {matched} entities written", file.display());
+                if skipped > 0 {
+                    note.push_str(&format!(", {skipped} bad records skipped"));
+                }
+                if report.skipped_by_prefilter > 0 {
+                    note.push_str(&format!(
+                        " ({} lines ruled out by the prefilter without decoding)",
+                        report.skipped_by_prefilter
+                    ));
+                }
+                eprintln!("{note}");
+                for e in &report.first_errors {
+                    eprintln!("  {e}");
+                }
+            }
+            Err(e) => {
+                if let stream_chat_export::ErrorKind::Io(io) = e.kind() {
+                    if io.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+                eprintln!("stream-chat-export: {e}");
+                code = code.max(exit_code(e.category()));
+            }
+        }
+    }
+    out.flush()?;
+    drop(out);
+    Ok(ExitCode::from(code))
+}
+
+fn filter_file(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    filter: &Filter,
+    file: &std::path::Path,
+    out: &mut dyn Write,
+) -> stream_chat_export::Result<(Report, u64)> {
+    let mapped = if file == std::path::Path::new("-") {
+        None
+    } else {
+        let meta = std::fs::metadata(file).map_err(|e| Error::from(e).with_path(file))?;
+        if meta.is_file() && meta.len() > 0 {
+            MappedFile::open(file).ok()
+        } else {
+            None
+        }
+    };
+    let total = mapped.as_ref().map_or(0, |m| m.bytes().len() as u64);
+    let mut sink = LineSink {
+        out,
+        buf: Vec::with_capacity(1 << 17),
+        written: 0,
+        progress: Progress::new(total),
+    };
+    let report = match &mapped {
+        Some(map) => filter_slice(builder, parallel, map.bytes(), Some(file), filter, |e| {
+            sink.push(&e)
+        })?,
+        None => {
+            let mut reader = builder.from_path(file)?;
+            while let Some(e) = reader.next_entity() {
+                let e = e?;
+                if filter.matches(&e) {
+                    sink.push(&e)?;
+                }
+            }
+            std::mem::take(&mut reader.into_owned_iter().report_take())
+        }
+    };
+    sink.flush()?;
+    sink.progress.finish();
+    Ok((report, sink.written))
 }

@@ -1,0 +1,91 @@
+//! Channel resolution (FORMAT.md, "Resolving an entity's channel"): the
+//! channel that members, read states and messages without a cid inherit,
+//! and recent message ids so a reaction takes its message's channel.
+//! Shared by the sequential reader and the ordered phase of the parallel
+//! executor, so both resolve identically.
+
+use crate::entity::{ChannelSource, Entity, Kind};
+use crate::reader::Report;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// The resolution context: the channel that members, reads and reactions
+/// without a cid inherit, and recent message ids for reactions.
+pub(crate) struct Context {
+    channel: Option<Arc<str>>,
+    messages: HashMap<Box<str>, Arc<str>>,
+    order: VecDeque<Box<str>>,
+    capacity: usize,
+}
+
+impl Context {
+    pub(crate) fn new(capacity: usize) -> Context {
+        Context {
+            channel: None,
+            messages: HashMap::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    /// A new v1 channel object begins: nothing is inherited across it.
+    pub(crate) fn reset(&mut self) {
+        self.channel = None;
+    }
+
+    pub(crate) fn resolve(&mut self, e: &mut Entity<'_>, report: &mut Report) {
+        if let Some(cid) = e.cid() {
+            if e.kind == Kind::Channel {
+                if self.channel.as_deref() != Some(cid) {
+                    self.channel = Some(Arc::from(cid));
+                }
+            } else if e.kind == Kind::Message && self.capacity > 0 {
+                if let Some(id) = e.id() {
+                    self.remember(id, cid);
+                }
+            }
+            return;
+        }
+        match e.kind {
+            Kind::Reaction => {
+                let by_message = e.message_id().and_then(|m| self.messages.get(m));
+                if let Some(cid) = by_message {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::Message;
+                } else if let Some(cid) = &self.channel {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::EnclosingFallback;
+                    report.channel_fallbacks += 1;
+                }
+            }
+            Kind::Member | Kind::Read | Kind::Message => {
+                if let Some(cid) = &self.channel {
+                    e.fields.cid = Some(Cow::Owned(cid.to_string()));
+                    e.channel_source = ChannelSource::Enclosing;
+                    if e.kind == Kind::Message && self.capacity > 0 {
+                        if let (Some(id), Some(cid)) = (e.fields.id.clone(), self.channel.clone()) {
+                            self.remember(&id, &cid);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn remember(&mut self, id: &str, cid: &str) {
+        let cid = match &self.channel {
+            Some(c) if &**c == cid => c.clone(),
+            _ => Arc::from(cid),
+        };
+        if self.messages.insert(id.into(), cid).is_none() {
+            self.order.push_back(id.into());
+            if self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.messages.remove(&old);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Parallel, order-preserving filtering of in-memory line files.
+//!
+//! The input is cut into chunks at `\n` (a raw newline cannot occur inside
+//! a JSON string, so every cut is a record boundary). Chunks are decoded and
+//! pre-filtered on a rayon pool; an ordered pass then resolves inherited
+//! channels with the same [`Context`] the sequential reader uses, applies
+//! the final filter and hands entities to the caller in input order. The
+//! ordered pass of one batch overlaps the parallel decoding of the next.
+//!
+//! Exactness: the parallel phase drops an entity early only when its
+//! answer cannot depend on context — with a channel predicate, channel and
+//! message records (the context) and entities without their own channel are
+//! all kept for the ordered pass. The byte prefilter is only used when no
+//! channel predicate is given, so skipped records never carry context that
+//! matters.
+//!
+//! v1 documents and gzip data are read by the sequential reader (a document
+//! walk and an inflate stream cannot be split); the result is the same.
+
+use crate::context::Context;
+use crate::decode::{self, Decoded, Hint, Repairs};
+use crate::entity::{Entity, Kind};
+use crate::error::{Error, ErrorKind, Position, Result};
+use crate::filter::{Filter, Prefilter};
+use crate::reader::{Framing, ReaderBuilder, Report, account, detect};
+use crate::source::{GZIP_MAGIC, Window};
+use std::path::Path;
+
+/// Settings for parallel runs.
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    threads: usize,
+    chunk_size: usize,
+    prefilter: bool,
+}
+
+impl Default for Parallel {
+    fn default() -> Self {
+        Parallel::new()
+    }
+}
+
+impl Parallel {
+    /// All available cores, 4 MiB chunks, prefilter on.
+    pub fn new() -> Parallel {
+        Parallel {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_size: 4 << 20,
+            prefilter: true,
+        }
+    }
+
+    /// Number of worker threads (1 runs the same code on one thread).
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Target chunk size in bytes; chunks end at the first newline after
+    /// it. Tiny values are allowed (tests use a few bytes to put chunk
+    /// boundaries everywhere).
+    pub fn chunk_size(&mut self, bytes: usize) -> &mut Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Use the byte prefilter for user filters (default on). The result is
+    /// the same either way; off also validates every record.
+    pub fn prefilter(&mut self, yes: bool) -> &mut Self {
+        self.prefilter = yes;
+        self
+    }
+}
+
+enum Item<'a> {
+    Entity(Entity<'a>),
+    Error { kind: ErrorKind, at: u64 },
+    UnitStart,
+}
+
+#[derive(Default)]
+struct ChunkOut<'a> {
+    items: Vec<Item<'a>>,
+    /// Entities decoded and dropped by the early filter.
+    dropped: Report,
+}
+
+/// Reads `input` (plain or gzip, any format) and calls `sink` with each
+/// entity that passes `filter`, in input order. Line files in memory run in
+/// parallel; everything else runs on the sequential reader.
+pub fn filter_slice<'a, F>(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    input: &'a [u8],
+    path: Option<&Path>,
+    filter: &Filter,
+    mut sink: F,
+) -> Result<Report>
+where
+    F: FnMut(Entity<'a>) -> Result<()>,
+{
+    let name = |e: Error| match path {
+        Some(p) => e.with_path(p),
+        None => e,
+    };
+    let (start, framing) = if input.starts_with(&GZIP_MAGIC) {
+        (0, Framing::Document)
+    } else {
+        detect(&mut Window::slice(input), builder.max_line).map_err(name)?
+    };
+    if framing != Framing::Lines {
+        return sequential(builder, input, path, filter, sink);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(parallel.threads)
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
+    let prefilter = if parallel.prefilter {
+        filter.prefilter()
+    } else {
+        None
+    };
+    let repairs = Repairs {
+        lossy_utf8: builder.lossy_utf8,
+        lone_surrogates: builder.lone_surrogates,
+    };
+    let chunks = Chunks {
+        input,
+        pos: start as usize,
+        size: parallel.chunk_size,
+    };
+    let batch = parallel.threads * 4;
+    let mut ordered = Ordered {
+        input,
+        context: Context::new(builder.message_memory),
+        report: Report::default(),
+        strict: builder.strict,
+        max_errors_kept: builder.max_errors_kept,
+        path,
+        line_cursor: (0, 1),
+        filter,
+    };
+    let decode_batch = |ranges: &[(usize, usize)]| -> Vec<ChunkOut<'a>> {
+        use rayon::prelude::*;
+        ranges
+            .par_iter()
+            .map(|&(s, e)| decode_chunk(input, s, e, builder, repairs, prefilter.as_ref(), filter))
+            .collect()
+    };
+    let mut chunks = chunks;
+    let mut current: Vec<(usize, usize)> = chunks.by_ref().take(batch).collect();
+    let mut decoded = pool.install(|| decode_batch(&current));
+    while !current.is_empty() {
+        let next: Vec<(usize, usize)> = chunks.by_ref().take(batch).collect();
+        let mut next_decoded = Vec::new();
+        // Decode the next batch on the pool while this thread delivers
+        // the current one in order (the sink need not be `Send`).
+        pool.in_place_scope(|scope| {
+            scope.spawn(|_| next_decoded = decode_batch(&next));
+            ordered.deliver(std::mem::take(&mut decoded), &mut sink)
+        })?;
+        current = next;
+        decoded = next_decoded;
+    }
+    Ok(ordered.report)
+}
+
+fn sequential<'a, F>(
+    builder: &ReaderBuilder,
+    input: &'a [u8],
+    path: Option<&Path>,
+    filter: &Filter,
+    mut sink: F,
+) -> Result<Report>
+where
+    F: FnMut(Entity<'a>) -> Result<()>,
+{
+    let mut reader = builder.from_slice(input);
+    if let (Some(p), Some(r)) = (path, reader.reader_mut()) {
+        r.set_path(p);
+    }
+    for entity in reader.by_ref() {
+        let entity = entity?;
+        if filter.matches(&entity) {
+            sink(entity)?;
+        }
+    }
+    Ok(reader.take_report())
+}
+
+/// Line-aligned chunk boundaries.
+struct Chunks<'a> {
+    input: &'a [u8],
+    pos: usize,
+    size: usize,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.pos >= self.input.len() {
+            return None;
+        }
+        let start = self.pos;
+        let target = (start + self.size).min(self.input.len());
+        let end = match memchr::memchr(b'\n', &self.input[target.saturating_sub(1)..]) {
+            Some(i) => target.saturating_sub(1) + i + 1,
+            None => self.input.len(),
+        };
+        let end = end.max(start + 1).min(self.input.len());
+        self.pos = end;
+        Some((start, end))
+    }
+}
+
+/// Would the entity be kept for the ordered pass? Conservative: only
+/// entities whose answer cannot change with context are dropped.
+fn keep_early(filter: &Filter, e: &Entity<'_>) -> bool {
+    if !filter.has_channels() {
+        return filter.matches(e);
+    }
+    if matches!(e.kind(), Kind::Channel | Kind::Message) {
+        return true;
+    }
+    if e.cid().is_none() {
+        return filter.matches_except_channel(e);
+    }
+    filter.matches(e)
+}
+
+fn decode_chunk<'a>(
+    input: &'a [u8],
+    start: usize,
+    end: usize,
+    builder: &ReaderBuilder,
+    repairs: Repairs,
+    prefilter: Option<&Prefilter>,
+    filter: &Filter,
+) -> ChunkOut<'a> {
+    let mut out = ChunkOut::default();
+    let mut pos = start;
+    while pos < end {
+        let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i);
+        let line = &input[pos..line_end];
+        let line_start = pos;
+        pos = line_end + 1;
+        if line.len() > builder.max_line {
+            out.items.push(Item::Error {
+                kind: ErrorKind::LineTooLong {
+                    max: builder.max_line,
+                },
+                at: line_start as u64,
+            });
+            continue;
+        }
+        if let Some(p) = prefilter {
+            if !p.is_candidate(line) {
+                if !line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                    out.dropped.skipped_by_prefilter += 1;
+                } else {
+                    out.dropped.blank_lines += 1;
+                }
+                continue;
+            }
+        }
+        match decode::decode_record(line, line_start as u64, Hint::Record, repairs) {
+            Ok(Decoded::Entity(e)) => {
+                if keep_early(filter, &e) {
+                    out.items.push(Item::Entity(e));
+                } else {
+                    out.dropped.records += 1;
+                    out.dropped.entities += 1;
+                    account(&mut out.dropped, &e);
+                }
+            }
+            Ok(Decoded::Blank) => out.dropped.blank_lines += 1,
+            Ok(Decoded::Unit) => {
+                // A v1 channel object on one line: walk it with the
+                // sequential reader over the line's own bytes.
+                out.items.push(Item::UnitStart);
+                let mut inner = builder.clone();
+                inner.strict(false).yield_errors(true);
+                for entity in inner.from_slice(line) {
+                    match entity {
+                        Ok(mut e) => {
+                            e.offset += line_start as u64;
+                            out.items.push(Item::Entity(e));
+                        }
+                        Err(err) => {
+                            let at = err.position().map_or(0, |p| p.byte);
+                            out.items.push(Item::Error {
+                                kind: err.into_kind(),
+                                at: line_start as u64 + at,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(de) => out.items.push(Item::Error {
+                kind: de.kind,
+                at: (line_start + de.at) as u64,
+            }),
+        }
+    }
+    out
+}
+
+/// The ordered pass: context, final filter, errors with line numbers.
+struct Ordered<'f, 'a> {
+    input: &'a [u8],
+    context: Context,
+    report: Report,
+    strict: bool,
+    max_errors_kept: usize,
+    path: Option<&'f Path>,
+    /// A known (byte, line) pair, so line numbers are counted
+    /// incrementally and only when an error needs one.
+    line_cursor: (u64, u64),
+    filter: &'f Filter,
+}
+
+impl<'a> Ordered<'_, 'a> {
+    fn deliver<F>(&mut self, chunks: Vec<ChunkOut<'a>>, sink: &mut F) -> Result<()>
+    where
+        F: FnMut(Entity<'a>) -> Result<()>,
+    {
+        for chunk in chunks {
+            merge(&mut self.report, &chunk.dropped);
+            for item in chunk.items {
+                match item {
+                    Item::UnitStart => self.context.reset(),
+                    Item::Entity(mut e) => {
+                        self.report.records += 1;
+                        self.report.entities += 1;
+                        account(&mut self.report, &e);
+                        self.context.resolve(&mut e, &mut self.report);
+                        if self.filter.matches(&e) {
+                            sink(e)?;
+                        }
+                    }
+                    Item::Error { kind, at } => {
+                        let line = self.line_of(at);
+                        let mut error = Error::at(kind, Position { byte: at, line });
+                        if let Some(p) = self.path {
+                            error = error.with_path(p);
+                        }
+                        self.report.records += 1;
+                        self.report.errors += 1;
+                        if self.strict {
+                            return Err(error);
+                        }
+                        if self.report.first_errors.len() < self.max_errors_kept {
+                            self.report.first_errors.push(error);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn line_of(&mut self, at: u64) -> u64 {
+        let (byte, line) = self.line_cursor;
+        let line = if at >= byte {
+            line + memchr::memchr_iter(b'\n', &self.input[byte as usize..at as usize]).count()
+                as u64
+        } else {
+            1 + memchr::memchr_iter(b'\n', &self.input[..at as usize]).count() as u64
+        };
+        self.line_cursor = (at, line);
+        line
+    }
+}
+
+fn merge(into: &mut Report, from: &Report) {
+    into.records += from.records;
+    into.entities += from.entities;
+    into.blank_lines += from.blank_lines;
+    into.lossy += from.lossy;
+    into.skipped_by_prefilter += from.skipped_by_prefilter;
+    for (a, b) in into.envelopes.iter_mut().zip(from.envelopes) {
+        *a += b;
+    }
+    into.data_with_cid += from.data_with_cid;
+}
