@@ -72,6 +72,7 @@ impl Parallel {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // entities are the common case; boxing each costs an allocation
 enum Item<'a> {
     Entity(Entity<'a>),
     Error { kind: ErrorKind, at: u64 },
