@@ -198,7 +198,7 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
         }
         Hint::Record => {
             if let (Some(type_name), Some((envelope, payload)), false) =
-                (&top.type_, top.payload, top.has(ENTITY_KEYS))
+                (&top.type_, top.payload(), top.has(ENTITY_KEYS))
             {
                 let inner_text = payload.get();
                 let payload_at = inner_text.as_ptr() as usize - text.as_ptr() as usize;
@@ -406,7 +406,8 @@ const ENTITY_KEYS: u32 = HAS_ID | HAS_CID | HAS_MESSAGE_ID | HAS_USER_ID;
 struct RawFields<'a> {
     keys: u32,
     type_: Option<Cow<'a, str>>,
-    payload: Option<(Envelope, &'a RawValue)>,
+    item: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
     id: Option<Cow<'a, str>>,
     cid: Option<Cow<'a, str>>,
     channel_cid: Option<Cow<'a, str>>,
@@ -421,7 +422,17 @@ struct RawFields<'a> {
     created_at: Option<Cow<'a, str>>,
 }
 
-impl RawFields<'_> {
+impl<'a> RawFields<'a> {
+    /// The envelope payload; with both present, `item` (the export
+    /// envelope) wins.
+    fn payload(&self) -> Option<(Envelope, &'a RawValue)> {
+        match (self.item, self.data) {
+            (Some(item), _) => Some((Envelope::Item, item)),
+            (None, Some(data)) => Some((Envelope::Data, data)),
+            (None, None) => None,
+        }
+    }
+
     fn has(&self, keys: u32) -> bool {
         self.keys & keys != 0
     }
@@ -480,18 +491,8 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
                     f.keys |= HAS_TYPE;
                     f.type_ = map.next_value::<Text<'a>>()?.0;
                 }
-                Key::Item | Key::Data => {
-                    let raw: &'a RawValue = map.next_value()?;
-                    let envelope = if key == Key::Item {
-                        Envelope::Item
-                    } else {
-                        Envelope::Data
-                    };
-                    // With both present, `item` wins (the export envelope).
-                    if f.payload.is_none() || envelope == Envelope::Item {
-                        f.payload = Some((envelope, raw));
-                    }
-                }
+                Key::Item => f.item = Some(map.next_value()?),
+                Key::Data => f.data = Some(map.next_value()?),
                 Key::Id => {
                     f.keys |= HAS_ID;
                     f.id = map.next_value::<Text<'a>>()?.0;

@@ -127,6 +127,34 @@ impl Filter {
         true
     }
 
+    /// Can a record with this kind name and raw `created_at` pass? For the
+    /// quick scan; only meaningful without user and channel predicates.
+    pub(crate) fn quick_pass(&self, type_name: &[u8], created_at: Option<&[u8]>) -> bool {
+        if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k.as_bytes() == type_name) {
+            return false;
+        }
+        if self.since.is_some() || self.until.is_some() {
+            let t = created_at
+                .and_then(|t| std::str::from_utf8(t).ok())
+                .and_then(Timestamp::parse);
+            let Some(t) = t else {
+                return false;
+            };
+            if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t >= u) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// True when only kind and time predicates are set (and at least one),
+    /// so the quick scan can rule records out.
+    pub(crate) fn quick_applies(&self) -> bool {
+        self.users.is_empty()
+            && self.channels.is_empty()
+            && (!self.kinds.is_empty() || self.since.is_some() || self.until.is_some())
+    }
+
     /// The byte prefilter for this filter, when one applies: a user filter
     /// without a channel filter (a channel answer can depend on earlier
     /// records, so every record must then be decoded).

@@ -121,6 +121,8 @@ where
     } else {
         None
     };
+    // The quick scan rules records out by kind and time without decoding.
+    let use_quick = parallel.prefilter && filter.quick_applies();
     let repairs = Repairs {
         lossy_utf8: builder.lossy_utf8,
         lone_surrogates: builder.lone_surrogates,
@@ -141,11 +143,18 @@ where
         line_cursor: (0, 1),
         filter,
     };
+    let job = Job {
+        builder,
+        repairs,
+        prefilter: prefilter.as_ref(),
+        use_quick,
+        filter,
+    };
     let decode_batch = |ranges: &[(usize, usize)]| -> Vec<ChunkOut<'a>> {
         use rayon::prelude::*;
         ranges
             .par_iter()
-            .map(|&(s, e)| decode_chunk(input, s, e, builder, repairs, prefilter.as_ref(), filter))
+            .map(|&(s, e)| decode_chunk(input, s, e, &job))
             .collect()
     };
     let mut chunks = chunks;
@@ -229,16 +238,26 @@ fn keep_early(filter: &Filter, e: &Entity<'_>) -> bool {
     filter.matches(e)
 }
 
-fn decode_chunk<'a>(
-    input: &'a [u8],
-    start: usize,
-    end: usize,
-    builder: &ReaderBuilder,
+/// What every chunk's decoding needs, shared by the workers.
+#[derive(Clone, Copy)]
+struct Job<'r> {
+    builder: &'r ReaderBuilder,
     repairs: Repairs,
-    prefilter: Option<&Prefilter>,
-    filter: &Filter,
-) -> ChunkOut<'a> {
+    prefilter: Option<&'r Prefilter>,
+    use_quick: bool,
+    filter: &'r Filter,
+}
+
+fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) -> ChunkOut<'a> {
+    let Job {
+        builder,
+        repairs,
+        prefilter,
+        use_quick,
+        filter,
+    } = *job;
     let mut out = ChunkOut::default();
+    let mut blocks = crate::structural::Blocks::default();
     let mut pos = start;
     while pos < end {
         let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i);
@@ -253,6 +272,14 @@ fn decode_chunk<'a>(
                 at: line_start as u64,
             });
             continue;
+        }
+        if use_quick {
+            if let Some(q) = crate::scan::quick(line, &mut blocks) {
+                if !filter.quick_pass(q.type_name, q.created_at) {
+                    out.dropped.skipped_by_prefilter += 1;
+                    continue;
+                }
+            }
         }
         if let Some(p) = prefilter {
             if !p.is_candidate(line) {

@@ -1,0 +1,298 @@
+//! A quick look at a record without decoding it: its kind and its raw
+//! `created_at`, found by walking the top-level keys and skipping values
+//! with memchr. Used by the parallel filter to rule out records that fail
+//! a time or kind predicate; records that pass are decoded in full (and so
+//! validated) by the real decoder.
+//!
+//! It gives up (returns `None`, meaning "decode this one") on anything
+//! unusual: escaped keys, an escaped `created_at` or type, a v1 channel
+//! object, malformed structure. For well-formed JSON its answers equal the
+//! decoder's (tested against it), so the filter's output never changes.
+
+use crate::entity::Kind;
+use crate::structural::Blocks;
+
+/// What the quick scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Quick<'a> {
+    /// The kind's name as [`Entity::type_name`](crate::Entity::type_name)
+    /// reports it.
+    pub type_name: &'a [u8],
+    /// The raw text of a string `created_at` (no escapes), if any.
+    pub created_at: Option<&'a [u8]>,
+}
+
+const ID: u32 = 1;
+const CID: u32 = 1 << 1;
+const MESSAGE_ID: u32 = 1 << 2;
+const USER_ID: u32 = 1 << 3;
+const TYPE: u32 = 1 << 4;
+const TEXT: u32 = 1 << 5;
+const HTML: u32 = 1 << 6;
+const CONFIG: u32 = 1 << 7;
+const MEMBER_COUNT: u32 = 1 << 8;
+const CHANNEL_ROLE: u32 = 1 << 9;
+const USER: u32 = 1 << 10;
+const LAST_READ: u32 = 1 << 11;
+const ROLE: u32 = 1 << 12;
+const NAME: u32 = 1 << 13;
+/// `channel`, `messages` or `members`: maybe a v1 channel object.
+const UNIT: u32 = 1 << 14;
+
+struct Object<'a> {
+    keys: u32,
+    type_value: Option<&'a [u8]>,
+    /// `item` / `data` values: their bytes and the index of their first
+    /// token.
+    item: Option<(&'a [u8], usize)>,
+    data: Option<(&'a [u8], usize)>,
+    created_at: Option<&'a [u8]>,
+}
+
+impl<'a> Object<'a> {
+    /// The envelope payload: `item` wins over `data`, as in the decoder.
+    fn payload(&self) -> Option<(&'a [u8], usize)> {
+        self.item.or(self.data)
+    }
+}
+
+fn is_ws(b: &[u8]) -> bool {
+    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn trim_ws(b: &[u8]) -> &[u8] {
+    let is = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let first = b.iter().position(|c| !is(c)).unwrap_or(b.len());
+    let last = b.iter().rposition(|c| !is(c)).map_or(first, |l| l + 1);
+    &b[first..last]
+}
+
+/// A walk over a record's structural masks.
+struct Walk<'a> {
+    bytes: &'a [u8],
+    blocks: &'a Blocks,
+}
+
+impl<'a> Walk<'a> {
+    /// The object whose `{` is at `open`: its keys of interest, and where
+    /// it ends.
+    fn object(&self, open: usize) -> Option<Object<'a>> {
+        let b = self.bytes;
+        let mut o = Object {
+            keys: 0,
+            type_value: None,
+            item: None,
+            data: None,
+            created_at: None,
+        };
+        if b.get(open) != Some(&b'{') {
+            return None;
+        }
+        let mut p = self.blocks.next_token(open + 1)?;
+        if b[p] == b'}' {
+            return Some(o);
+        }
+        loop {
+            if b[p] != b'"' {
+                return None;
+            }
+            let key_end = self.blocks.next_quote(p + 1)?;
+            let key = &b[p + 1..key_end];
+            let colon = self.blocks.next_token(key_end + 1)?;
+            if b[colon] != b':' || key.contains(&b'\\') || !is_ws(&b[key_end + 1..colon]) {
+                return None;
+            }
+            let start = self.blocks.next_token(colon + 1)?;
+            let (value, after) = match b[start] {
+                b'"' => {
+                    let end = self.blocks.next_quote(start + 1)?;
+                    (&b[start..=end], end + 1)
+                }
+                b'{' | b'[' => {
+                    let end = self.blocks.matching_close(start)?;
+                    (&b[start..=end], end + 1)
+                }
+                b',' | b'}' => {
+                    let raw = trim_ws(&b[colon + 1..start]);
+                    if raw.is_empty() {
+                        return None;
+                    }
+                    (raw, start)
+                }
+                _ => return None,
+            };
+            if !matches!(b[start], b',' | b'}') && !is_ws(&b[colon + 1..start]) {
+                return None;
+            }
+            o.keys |= match key {
+                b"id" => ID,
+                b"cid" => CID,
+                b"message_id" => MESSAGE_ID,
+                b"user_id" => USER_ID,
+                b"type" => {
+                    o.type_value = Some(value);
+                    TYPE
+                }
+                b"item" => {
+                    o.item = Some((value, start));
+                    0
+                }
+                b"data" => {
+                    o.data = Some((value, start));
+                    0
+                }
+                b"created_at" => {
+                    o.created_at = (value != b"null").then_some(value);
+                    0
+                }
+                b"text" => TEXT,
+                b"html" => HTML,
+                b"config" => CONFIG,
+                b"member_count" => MEMBER_COUNT,
+                b"channel_role" => CHANNEL_ROLE,
+                b"user" => USER,
+                b"last_read" => LAST_READ,
+                b"role" => ROLE,
+                b"name" => NAME,
+                b"channel" | b"messages" | b"members" => UNIT,
+                _ => 0,
+            };
+            let next = self.blocks.next_token(after)?;
+            if !is_ws(&b[after..next]) {
+                return None;
+            }
+            match b[next] {
+                b',' => p = self.blocks.next_token(next + 1)?,
+                b'}' => return Some(o),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A plain string value's contents; `None` for escapes or non-strings.
+fn plain_string(v: &[u8]) -> Option<&[u8]> {
+    let inner = v.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    (!inner.contains(&b'\\')).then_some(inner)
+}
+
+/// Kind and raw `created_at` of one record, or `None` to decode it fully.
+/// `tokens` is scratch space for the structural index.
+pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
+    if !blocks.build(record) {
+        return None;
+    }
+    let walk = Walk {
+        bytes: record,
+        blocks,
+    };
+    let open = blocks.next_token(0)?;
+    if !is_ws(&record[..open]) {
+        return None;
+    }
+    let top = walk.object(open)?;
+    let envelope = top.type_value.is_some_and(|t| t.first() == Some(&b'"'))
+        && top.payload().is_some()
+        && top.keys & (ID | CID | MESSAGE_ID | USER_ID) == 0;
+    let (type_name, entity) = if envelope {
+        let (payload, token) = top.payload()?;
+        if payload.first() != Some(&b'{') {
+            return None;
+        }
+        let name = plain_string(top.type_value?)?;
+        let inner = walk.object(token)?;
+        let kind = Kind::from_type_name(std::str::from_utf8(name).ok()?);
+        let name = if kind == Kind::Other {
+            name
+        } else {
+            kind.as_str().as_bytes()
+        };
+        (name, inner)
+    } else {
+        if top.keys & UNIT != 0 {
+            return None;
+        }
+        (classify(top.keys).as_str().as_bytes(), top)
+    };
+    let created_at = match entity.created_at {
+        None => None,
+        Some(v) if v.first() == Some(&b'"') => Some(plain_string(v)?),
+        // A number: the decoder keeps integers as text; let it decide.
+        Some(v) if v.first().is_some_and(|c| c.is_ascii_digit() || *c == b'-') => return None,
+        Some(_) => None,
+    };
+    Some(Quick {
+        type_name,
+        created_at,
+    })
+}
+
+/// FORMAT.md's bare-object rules (the same as the decoder's).
+fn classify(keys: u32) -> Kind {
+    let has = |k| keys & k != 0;
+    let all = |k| keys & k == k;
+    if has(CID) && has(CONFIG | MEMBER_COUNT) {
+        Kind::Channel
+    } else if all(MESSAGE_ID | TYPE) {
+        Kind::Reaction
+    } else if has(ID) && has(TEXT | HTML) {
+        Kind::Message
+    } else if has(CHANNEL_ROLE) || all(USER_ID | USER) {
+        Kind::Member
+    } else if has(LAST_READ) {
+        Kind::Read
+    } else if has(ID) && has(ROLE | NAME) {
+        Kind::User
+    } else {
+        Kind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick(record: &[u8]) -> Option<Quick<'_>> {
+        let blocks = Box::leak(Box::new(Blocks::default()));
+        super::quick(record, blocks)
+    }
+
+    #[test]
+    fn finds_top_level_created_at_not_nested() {
+        let line = br#"{"type":"message","item":{"user":{"id":"u","created_at":"2020-01-01T00:00:00Z"},"text":"a \"b\" c","created_at":"2024-03-05T00:00:00Z","id":"m"}}"#;
+        let q = quick(line).unwrap();
+        assert_eq!(q.type_name, b"message");
+        assert_eq!(q.created_at, Some(&b"2024-03-05T00:00:00Z"[..]));
+    }
+
+    #[test]
+    fn gives_up_on_escapes_and_units() {
+        assert!(
+            quick(br#"{"id":"m","text":"x","created_at":"2024\u002d03-05T00:00:00Z"}"#).is_none()
+        );
+        assert!(quick(br#"{"channel":{},"messages":[]}"#).is_none());
+        assert!(quick(br#"{"i\u0064":"m"}"#).is_none());
+        assert!(quick(br#"{"id":"m""#).is_none());
+    }
+
+    #[test]
+    fn bare_classification() {
+        assert_eq!(
+            quick(br#"{"cid":"a:b","config":{}}"#).unwrap().type_name,
+            b"channel"
+        );
+        assert_eq!(
+            quick(br#"{"message_id":"m","type":"like"}"#)
+                .unwrap()
+                .type_name,
+            b"reaction"
+        );
+        assert_eq!(quick(br#"{"weird":1}"#).unwrap().type_name, b"other");
+        assert_eq!(
+            quick(br#"{"type":"channel_member","item":{}}"#)
+                .unwrap()
+                .type_name,
+            b"member"
+        );
+    }
+}
