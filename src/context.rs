@@ -35,6 +35,13 @@ impl Context {
     }
 
     pub(crate) fn resolve(&mut self, e: &mut Entity<'_>, report: &mut Report) {
+        if e.kind == Kind::Channel && e.cid().is_none() {
+            // A channel without a cid (an import channel given by
+            // `member_ids`): what follows belongs to it, not to the
+            // channel before it, and its cid is unknown.
+            self.channel = None;
+            return;
+        }
         if let Some(cid) = e.cid() {
             if e.kind == Kind::Channel {
                 if self.channel.as_deref() != Some(cid) {

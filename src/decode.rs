@@ -199,24 +199,12 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
         Hint::Record => {
             if let (Some(type_name), Some((envelope, payload)), false) =
                 (&top.type_, top.payload(), top.has(ENTITY_KEYS))
+                && top.has(TYPE_IS_STRING)
+                && payload.get().starts_with('{')
             {
                 let inner_text = payload.get();
                 let payload_at = inner_text.as_ptr() as usize - text.as_ptr() as usize;
-                if !inner_text.starts_with('{') {
-                    return Err(DecodeError {
-                        kind: ErrorKind::Structure {
-                            message: format!(
-                                "the \"{}\" of an envelope is not an object",
-                                if envelope == Envelope::Item {
-                                    "item"
-                                } else {
-                                    "data"
-                                }
-                            ),
-                        },
-                        at: payload_at,
-                    });
-                }
+                let _ = envelope;
                 let inner: RawFields<'a> = serde_json::from_str(inner_text)
                     .map_err(|e| shift(json_error(e, inner_text), payload_at))?;
                 let kind = Kind::from_type_name(type_name);
@@ -276,10 +264,19 @@ fn build<'a>(
     } else {
         ChannelSource::None
     };
-    let user_id = match kind {
-        Kind::User => f.id.clone().or(f.user_id).or(f.user),
-        Kind::Channel => f.user_id.or(f.user).or(f.created_by),
-        _ => f.user_id.or(f.user),
+    // FORMAT.md: `user_id`, else `user.id`, else a message's `user` given
+    // as a string (import files), else a channel's `created_by`; a user
+    // record belongs to itself.
+    let user_is_object = f.keys & USER_OBJECT != 0;
+    let (user, created_by) = (f.user, f.created_by);
+    let user_id = match (f.user_id, user) {
+        (Some(id), _) => Some(id),
+        (None, Some(id)) if user_is_object || kind == Kind::Message => Some(id),
+        _ => match kind {
+            Kind::Channel => created_by,
+            Kind::User => f.id.clone(),
+            _ => None,
+        },
     };
     let created_at = f.created_at.as_deref().and_then(Timestamp::parse);
     Entity {
@@ -397,6 +394,7 @@ const CHANNEL_OBJECT: u32 = 1 << 14;
 const MESSAGES_ARRAY: u32 = 1 << 15;
 const MEMBERS_ARRAY: u32 = 1 << 16;
 const USER_OBJECT: u32 = 1 << 17;
+const TYPE_IS_STRING: u32 = 1 << 18;
 
 /// Keys that make an object an entity rather than an envelope, even when it
 /// also has `type` and `data`/`item` (a message with a custom `data` field).
@@ -489,7 +487,13 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
             match key {
                 Key::Type => {
                     f.keys |= HAS_TYPE;
-                    f.type_ = map.next_value::<Text<'a>>()?.0;
+                    let text = map.next_value::<Text<'a>>()?;
+                    // Later duplicates win, for the flag as for the value.
+                    f.keys &= !TYPE_IS_STRING;
+                    if text.1 {
+                        f.keys |= TYPE_IS_STRING;
+                    }
+                    f.type_ = text.0;
                 }
                 Key::Item => f.item = Some(map.next_value()?),
                 Key::Data => f.data = Some(map.next_value()?),
@@ -515,6 +519,7 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
                 Key::User => {
                     f.keys |= HAS_USER;
                     let user = map.next_value::<UserRef<'a>>()?;
+                    f.keys &= !USER_OBJECT;
                     if user.is_object {
                         f.keys |= USER_OBJECT;
                     }
@@ -620,8 +625,8 @@ impl<'de> Deserialize<'de> for Key {
 
 /// A string field, borrowed when it has no escapes. Integers are kept as
 /// their decimal text (an id written as a number); other values are
-/// skipped and read as absent.
-struct Text<'a>(Option<Cow<'a, str>>);
+/// skipped and read as absent. The flag tells whether it was a string.
+struct Text<'a>(Option<Cow<'a, str>>, bool);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -637,39 +642,39 @@ impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
         f.write_str("any JSON value")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Borrowed(v))))
+        Ok(Text(Some(Cow::Borrowed(v)), true))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v.to_owned()))))
+        Ok(Text(Some(Cow::Owned(v.to_owned())), true))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v))))
+        Ok(Text(Some(Cow::Owned(v)), true))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v.to_string()))))
+        Ok(Text(Some(Cow::Owned(v.to_string())), false))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Text(Some(Cow::Owned(v.to_string()))))
+        Ok(Text(Some(Cow::Owned(v.to_string())), false))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
+        Ok(Text(None, false))
     }
 }
 
@@ -762,7 +767,7 @@ pub(crate) fn object_entries(text: &str) -> serde_json::Result<Vec<(Cow<'_, str>
                 }
                 fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                     let mut out = Vec::new();
-                    while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
+                    while let Some(Text(key, _)) = map.next_key::<Text<'a>>()? {
                         let value: &'a RawValue = map.next_value()?;
                         out.push((key.unwrap_or_default(), value));
                     }

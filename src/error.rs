@@ -9,8 +9,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Where a problem sits in the input.
 ///
-/// `byte` is the offset of the record's first byte in the (decompressed)
-/// input; `line` is 1-based. Line numbers are computed when the error is
+/// `byte` is the offset in the (decompressed) input of the byte where the
+/// problem was found (inside the record: where the JSON parser stopped;
+/// the record's first byte for whole-record problems such as an over-long
+/// line); `line` is the 1-based line of that byte. Line numbers are computed when the error is
 /// built, never in the decoding loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Position {
@@ -38,7 +40,7 @@ pub enum ErrorKind {
     /// Reading the input failed.
     Io(io::Error),
     /// A record is not valid JSON. The message comes from the JSON parser;
-    /// `column` is the byte column within the record's first line, when known.
+    /// the error's position points at the offending byte.
     Json {
         /// The parser's description of the problem.
         message: String,
@@ -152,7 +154,7 @@ impl Error {
                 format!("entity larger than the maximum of {max} bytes")
             }
             ErrorKind::Truncated { what } => {
-                format!("input ends in the middle of {what} (truncated file?)")
+                format!("input ends in the middle of {what}: truncated?")
             }
             ErrorKind::Gzip(e) => format!("gzip stream damaged or truncated: {e}"),
             ErrorKind::Structure { message } => format!("unexpected structure: {message}"),

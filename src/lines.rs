@@ -107,6 +107,13 @@ impl Lines {
                 }
                 let start = self.pos;
                 self.pos = win.end();
+                if (win.end() - start) as usize > self.max_line {
+                    let kind = ErrorKind::LineTooLong { max: self.max_line };
+                    return Some(Err(FrameError {
+                        error: error_at(win, kind, start),
+                        fatal: false,
+                    }));
+                }
                 return Some(Ok(Frame::Record(RawRecord {
                     start,
                     end: win.end(),

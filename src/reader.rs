@@ -543,18 +543,13 @@ impl<'a> Reader<'a> {
                 }
                 Some(Err(FrameError { error, fatal })) => {
                     if fatal {
-                        // Report the error, then stop: nothing after a
-                        // broken stream or structure can be framed safely.
+                        // The caller reports this error; then stop: nothing
+                        // after a broken stream or structure can be framed
+                        // safely.
                         self.state.pending_unit = None;
-                        let e = self.state.fail(error);
                         self.state.done = true;
-                        match e {
-                            Some(e) => Step::Error(e),
-                            None => Step::Done,
-                        }
-                    } else {
-                        Step::Error(error)
                     }
+                    Step::Error(error)
                 }
             };
         }
@@ -753,7 +748,7 @@ const DETECT_WINDOW: usize = 1 << 20;
 /// that spans lines, a first value without a newline in the first MiB, a
 /// top-level array, or a v1 channel object means the walker (which also
 /// frames plain records, so a misjudged line file still reads correctly).
-pub(crate) fn detect(window: &mut Window<'_>, max_line: usize) -> Result<(u64, Framing)> {
+pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, Framing)> {
     while window.end() < 3 && window.fill(0)? {}
     let start = if window.bytes().starts_with(b"\xEF\xBB\xBF") {
         3
@@ -777,21 +772,24 @@ pub(crate) fn detect(window: &mut Window<'_>, max_line: usize) -> Result<(u64, F
         Some(b'{') => {}
         _ => return Ok((start, Framing::Lines)),
     }
-    let limit = DETECT_WINDOW.min(max_line);
+    // The same bound for every source, so a slice and a stream of the
+    // same bytes are framed alike whatever the block size.
+    let limit = first + DETECT_WINDOW as u64;
     let mut searched = first;
     let newline = loop {
         let from = (searched - window.base()) as usize;
-        if let Some(i) = memchr::memchr(b'\n', &window.bytes()[from..]) {
+        let upto = ((limit.min(window.end())) - window.base()) as usize;
+        if let Some(i) = memchr::memchr(b'\n', &window.bytes()[from..upto.max(from)]) {
             break Some(searched + i as u64);
         }
-        searched = window.end();
-        if (searched - first) as usize > limit || !window.fill(0)? {
+        searched = window.end().min(limit);
+        if searched >= limit || !window.fill(0)? {
             break None;
         }
     };
     let end = match newline {
         Some(n) => n,
-        None if window.at_eof() && ((window.end() - first) as usize) <= limit => window.end(),
+        None if window.at_eof() && window.end() <= limit => window.end(),
         None => return Ok((start, Framing::Document)),
     };
     let line = window.range(first, end);

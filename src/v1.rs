@@ -57,6 +57,10 @@ pub(crate) struct Walker {
     /// Start of the record being framed: bytes from here on must stay in
     /// the window.
     mark: Option<u64>,
+    /// While an object is being probed (record or channel object?), its
+    /// start: nothing from here on may leave the window, whatever is being
+    /// scanned inside it.
+    floor: Option<u64>,
     max_entity: usize,
     max_depth: usize,
     done: bool,
@@ -78,6 +82,7 @@ impl Walker {
             pending: VecDeque::new(),
             pos: start,
             mark: None,
+            floor: None,
             max_entity,
             max_depth: max_depth.max(4),
             done: false,
@@ -279,71 +284,102 @@ impl Walker {
         top: bool,
     ) -> Result<Option<Frame>, FrameError> {
         let start = self.pos;
+        self.floor = Some(start);
+        let framed = self.probe_object_inner(win, top, start);
+        self.floor = None;
+        framed
+    }
+
+    fn probe_object_inner(
+        &mut self,
+        win: &mut Window<'_>,
+        top: bool,
+        start: u64,
+    ) -> Result<Option<Frame>, FrameError> {
         self.mark = Some(start);
         self.pos += 1;
-        let Some(b) = self.skip_ws(win)? else {
-            return Err(self.truncated(win));
-        };
-        if b != b'"' {
-            return self.record_rest(win, start).map(Some);
-        }
-        let key = self.read_key(win)?;
-        let Some(b':') = self.skip_ws(win)? else {
-            return self.record_rest(win, start).map(Some);
-        };
-        self.pos += 1;
-        let Some(b) = self.skip_ws(win)? else {
-            return Err(self.truncated(win));
-        };
-        let wrapper = top && b == b'[';
-        if UNIT_KEYS.contains(&key.as_str()) || wrapper {
-            return self.enter_unit(win, &key);
-        }
-        if top && key == "user" && b == b'{' {
-            // `{user, messages, reactions}` (synchronous user export), or a
-            // bare record whose first key is `user`: look one key further.
-            let user_start = self.pos;
-            let user_end = match self.scan(win, user_start, 0, false)? {
+        let mut b = self.require(win)?;
+        // A `user` object met before any channel-object key: the user of a
+        // synchronous user export `{user, messages, reactions}`, if such a
+        // key follows.
+        let mut user: Option<(u64, u64)> = None;
+        loop {
+            if b != b'"' {
+                return self.record_rest(win, start).map(Some);
+            }
+            let key = self.read_key(win)?;
+            if self.require(win)? != b':' {
+                return self.record_rest(win, start).map(Some);
+            }
+            self.pos += 1;
+            let value = self.require(win)?;
+            let wrapper = top && value == b'[' && self.array_of_units(win)?;
+            if UNIT_KEYS.contains(&key.as_str()) || wrapper {
+                // Keys before this one were metadata (an export date, ...):
+                // they are skipped, except the user of a user export.
+                if let Some((user_start, user_end)) = user {
+                    self.pending.push_back(Frame::Record(RawRecord {
+                        start: user_start,
+                        end: user_end,
+                        hint: Hint::Nested(Kind::User),
+                    }));
+                }
+                return self.enter_unit(win, &key);
+            }
+            let value_start = self.pos;
+            let value_end = match self.scan(win, value_start, 0, false)? {
                 Scan::Complete(end) => end,
-                Scan::TooLarge(e) => {
+                Scan::TooLarge(error) => {
                     return Err(FrameError {
-                        error: e,
+                        error,
                         fatal: false,
                     });
                 }
             };
-            self.pos = user_end;
-            if self.skip_ws(win)? == Some(b',') {
-                self.pos += 1;
-                if self.skip_ws(win)? == Some(b'"') {
-                    let resume = self.pos;
-                    let next = self.read_key(win)?;
-                    if next == "messages" || next == "reactions" {
-                        self.colon(win)?;
-                        self.stack.push(Ctx::Unit {
-                            after_value: true,
-                            channel_seen: false,
-                        });
-                        self.pending.push_back(Frame::Record(RawRecord {
-                            start: user_start,
-                            end: user_end,
-                            hint: Hint::Nested(Kind::User),
-                        }));
-                        if let Some(frame) = self.dispatch(win, &next)? {
-                            self.pending.push_back(frame);
-                        }
-                        return Ok(Some(Frame::UnitStart));
-                    }
-                    self.pos = resume;
+            if top && key == "user" && value == b'{' {
+                user = Some((value_start, value_end));
+            }
+            match self.require(win)? {
+                b',' => {
+                    self.pos += 1;
+                    b = self.require(win)?;
                 }
+                b'}' => {
+                    // No channel-object key: the object is one record.
+                    self.pos += 1;
+                    self.mark = None;
+                    return Ok(Some(Frame::Record(RawRecord {
+                        start,
+                        end: self.pos,
+                        hint: Hint::Record,
+                    })));
+                }
+                _ => return self.record_rest(win, start).map(Some),
             }
         }
-        // A record: frame the rest of the object (we are inside it).
-        self.record_rest(win, start).map(Some)
+    }
+
+    /// At `[`: does the array hold channel objects (its first element an
+    /// object whose first key is a channel-object key)? Looks ahead only;
+    /// the position is restored.
+    fn array_of_units(&mut self, win: &mut Window<'_>) -> Result<bool, FrameError> {
+        let at = self.pos;
+        self.pos += 1;
+        let mut answer = false;
+        if self.skip_ws(win)? == Some(b'{') {
+            self.pos += 1;
+            if self.skip_ws(win)? == Some(b'"') {
+                let key = self.read_key(win)?;
+                answer = UNIT_KEYS.contains(&key.as_str());
+            }
+        }
+        self.pos = at;
+        Ok(answer)
     }
 
     fn enter_unit(&mut self, win: &mut Window<'_>, key: &str) -> Result<Option<Frame>, FrameError> {
         self.mark = None;
+        self.floor = None;
         if self.stack.len() >= self.max_depth {
             return Err(FrameError::fatal(error_at(
                 win,
@@ -382,6 +418,9 @@ impl Walker {
         start: u64,
         depth: u32,
     ) -> Result<Frame, FrameError> {
+        // `start` is where the record begins: it is the only floor now (an
+        // over-large record may then be dropped as it is skipped).
+        self.floor = None;
         self.mark = Some(start);
         let scanned = self.scan(win, start, depth, false)?;
         self.mark = None;
@@ -431,7 +470,13 @@ impl Walker {
                         } else {
                             in_string = false;
                             if depth == 0 {
-                                return self.finish_scan(base + i as u64 + 1, too_large);
+                                return self.finish_scan(
+                                    win,
+                                    start,
+                                    base + i as u64 + 1,
+                                    discard,
+                                    too_large,
+                                );
                             }
                         }
                         i += 1;
@@ -442,7 +487,7 @@ impl Walker {
                 }
                 if scalar {
                     if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                        return self.finish_scan(base + i as u64, too_large);
+                        return self.finish_scan(win, start, base + i as u64, discard, too_large);
                     }
                     i += 1;
                     continue;
@@ -457,7 +502,13 @@ impl Walker {
                         }
                         depth -= 1;
                         if depth == 0 {
-                            return self.finish_scan(base + i as u64 + 1, too_large);
+                            return self.finish_scan(
+                                win,
+                                start,
+                                base + i as u64 + 1,
+                                discard,
+                                too_large,
+                            );
                         }
                     }
                     _ => {}
@@ -479,10 +530,11 @@ impl Walker {
             } else {
                 start
             };
+            let keep = self.floor.map_or(keep, |f| f.min(keep));
             self.mark = Some(keep);
             match win.fill(keep) {
                 Ok(true) => {}
-                Ok(false) if scalar => return self.finish_scan(at, too_large),
+                Ok(false) if scalar => return self.finish_scan(win, start, at, discard, too_large),
                 Ok(false) => {
                     self.pos = at;
                     let mut error = self.truncated(win);
@@ -496,7 +548,25 @@ impl Walker {
         }
     }
 
-    fn finish_scan(&mut self, end: u64, too_large: Option<Error>) -> Result<Scan, FrameError> {
+    fn finish_scan(
+        &mut self,
+        win: &Window<'_>,
+        start: u64,
+        end: u64,
+        discard: bool,
+        mut too_large: Option<Error>,
+    ) -> Result<Scan, FrameError> {
+        // The same limit whether or not the entity needed a refill, so
+        // every input path agrees.
+        if too_large.is_none() && !discard && (end - start) as usize > self.max_entity {
+            too_large = Some(error_at(
+                win,
+                ErrorKind::EntityTooLarge {
+                    max: self.max_entity,
+                },
+                start,
+            ));
+        }
         self.pos = end;
         Ok(match too_large {
             Some(e) => Scan::TooLarge(e),
@@ -512,6 +582,7 @@ impl Walker {
                 Some(b) => return Ok(Some(b)),
                 None => {
                     let keep = self.mark.unwrap_or(self.pos).min(self.pos);
+                    let keep = self.floor.map_or(keep, |f| f.min(keep));
                     if !win.fill(keep).map_err(FrameError::fatal)? {
                         return Ok(None);
                     }
@@ -542,6 +613,7 @@ impl Walker {
     fn read_key(&mut self, win: &mut Window<'_>) -> Result<String, FrameError> {
         let start = self.pos;
         let keep = self.mark.unwrap_or(start).min(start);
+        let keep = self.floor.map_or(keep, |f| f.min(keep));
         self.mark = Some(keep);
         self.pos += 1;
         loop {
