@@ -2196,3 +2196,44 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+/// The generator as a function, for benches and tests that include this
+/// file with `#[path = "../examples/generate.rs"] mod generate;`: writes an
+/// export of about `size` bytes to `out` and its counts to `stats_json`.
+#[allow(dead_code, clippy::too_many_arguments)]
+pub fn generate_file(
+    out: &str,
+    size: u64,
+    v1: bool,
+    envelope: &str,
+    shape: &str,
+    gzip: bool,
+    seed: u64,
+    stats_json: Option<&str>,
+) -> io::Result<()> {
+    let envelope = match envelope {
+        "data" => Envelope::Data,
+        "bare" => Envelope::Bare,
+        _ => Envelope::Item,
+    };
+    let shape = match shape {
+        "object" => Shape::Object,
+        "wrapper" => Shape::Wrapper,
+        "sequence" => Shape::Sequence,
+        _ => Shape::Array,
+    };
+    run(&Args {
+        size,
+        format: if v1 { Format::V1 } else { Format::V2 },
+        out: out.to_string(),
+        seed,
+        envelope,
+        shape,
+        gzip,
+        stats_json: stats_json.map(str::to_string),
+        users: None,
+        channels: None,
+        track_user: "user-17".to_string(),
+        quiet: true,
+    })
+}

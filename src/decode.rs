@@ -395,6 +395,7 @@ const MESSAGES_ARRAY: u32 = 1 << 15;
 const MEMBERS_ARRAY: u32 = 1 << 16;
 const USER_OBJECT: u32 = 1 << 17;
 const TYPE_IS_STRING: u32 = 1 << 18;
+const CHANNELS_ARRAY: u32 = 1 << 19;
 
 /// Keys that make an object an entity rather than an envelope, even when it
 /// also has `type` and `data`/`item` (a message with a custom `data` field).
@@ -439,11 +440,13 @@ impl<'a> RawFields<'a> {
         self.keys & keys == keys
     }
 
-    /// A v1 channel object (`channel` plus `messages` and/or `members`) or
-    /// a synchronous user export (`user` object plus `messages`).
+    /// A v1 channel object (`channel` plus `messages` and/or `members`), a
+    /// synchronous user export (`user` object plus `messages`), or a
+    /// `{"channels": [...]}` wrapper.
     fn is_unit(&self) -> bool {
         (self.has(CHANNEL_OBJECT) && self.has(MESSAGES_ARRAY | MEMBERS_ARRAY))
             || self.has_all(USER_OBJECT | MESSAGES_ARRAY)
+            || self.has(CHANNELS_ARRAY)
     }
 
     /// FORMAT.md's rules for bare objects, first match wins.
@@ -536,13 +539,14 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
                     f.keys |= flag;
                     map.next_value::<IgnoredAny>()?;
                 }
-                Key::Channel | Key::Messages | Key::Members => {
+                Key::Channel | Key::Messages | Key::Members | Key::Channels => {
                     let raw: &'a RawValue = map.next_value()?;
                     let first = raw.get().as_bytes().first().copied();
                     f.keys |= match (key, first) {
                         (Key::Channel, Some(b'{')) => CHANNEL_OBJECT,
                         (Key::Messages, Some(b'[')) => MESSAGES_ARRAY,
                         (Key::Members, Some(b'[')) => MEMBERS_ARRAY,
+                        (Key::Channels, Some(b'[')) => CHANNELS_ARRAY,
                         _ => 0,
                     };
                 }
@@ -575,6 +579,7 @@ enum Key {
     Channel,
     Messages,
     Members,
+    Channels,
     /// A key whose presence matters for classification only.
     Flag(u32),
     Other,
@@ -608,6 +613,7 @@ impl<'de> Deserialize<'de> for Key {
                     "channel" => Key::Channel,
                     "messages" => Key::Messages,
                     "members" => Key::Members,
+                    "channels" => Key::Channels,
                     "html" => Key::Flag(HAS_HTML),
                     "config" => Key::Flag(HAS_CONFIG),
                     "member_count" => Key::Flag(HAS_MEMBER_COUNT),

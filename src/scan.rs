@@ -154,7 +154,7 @@ impl<'a> Walk<'a> {
                 b"last_read" => LAST_READ,
                 b"role" => ROLE,
                 b"name" => NAME,
-                b"channel" | b"messages" | b"members" => UNIT,
+                b"channel" | b"messages" | b"members" | b"channels" => UNIT,
                 _ => 0,
             };
             let next = self.blocks.next_token(after)?;

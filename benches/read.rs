@@ -1,0 +1,158 @@
+//! Throughput of the reader and the filters, in bytes per second.
+//!
+//! Data comes from the deterministic generator (examples/generate.rs),
+//! written once per run into a temporary directory; `BENCH_SIZE` (bytes,
+//! default 64 MiB) sets its size. Run with `cargo bench`; compare paths
+//! with `cargo bench -- decode` etc.
+
+#[allow(dead_code)]
+#[path = "../examples/generate.rs"]
+mod generate;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use stream_chat_export::{Filter, MappedFile, Parallel, ReaderBuilder, filter_slice};
+
+struct Data {
+    _dir: tempfile::TempDir,
+    v2: PathBuf,
+    v2_gz: PathBuf,
+    v1: PathBuf,
+}
+
+fn data() -> Data {
+    let size: u64 = std::env::var("BENCH_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64 << 20);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (v2, v2_gz, v1) = (path("v2.jsonl"), path("v2.jsonl.gz"), path("v1.json"));
+    generate::generate_file(&s(&v2), size, false, "item", "array", false, 1, None).unwrap();
+    generate::generate_file(&s(&v2_gz), size, false, "item", "array", true, 1, None).unwrap();
+    generate::generate_file(&s(&v1), size, true, "item", "array", false, 1, None).unwrap();
+    Data {
+        _dir: dir,
+        v2,
+        v2_gz,
+        v1,
+    }
+}
+
+fn len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn benches(c: &mut Criterion) {
+    let d = data();
+    let v2 = std::fs::read(&d.v2).unwrap();
+    let v1 = std::fs::read(&d.v1).unwrap();
+    let builder = ReaderBuilder::new();
+
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(v2.len() as u64));
+    g.bench_function("v2_borrowed", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for e in builder.from_slice(&v2) {
+                n += black_box(e.unwrap()).offset() & 1;
+            }
+            n
+        })
+    });
+    g.bench_function("v2_owned", |b| {
+        b.iter(|| {
+            builder
+                .from_slice(&v2)
+                .map(|e| black_box(e.unwrap().into_owned()).offset() & 1)
+                .sum::<u64>()
+        })
+    });
+    g.throughput(Throughput::Bytes(v1.len() as u64));
+    g.bench_function("v1_tree", |b| {
+        b.iter(|| {
+            builder
+                .from_slice(&v1)
+                .map(|e| black_box(e.unwrap()).offset() & 1)
+                .sum::<u64>()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("reader");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(len(&d.v2)));
+    g.bench_function("v2_mmap", |b| {
+        b.iter(|| {
+            let mut r = builder.from_path(&d.v2).unwrap();
+            let mut n = 0u64;
+            while let Some(e) = r.next_entity() {
+                n += e.unwrap().offset() & 1;
+            }
+            n
+        })
+    });
+    // Throughput counts the decompressed bytes.
+    g.bench_function("v2_gzip_stream", |b| {
+        b.iter(|| {
+            let mut r = builder.from_path(&d.v2_gz).unwrap();
+            let mut n = 0u64;
+            while let Some(e) = r.next_entity() {
+                n += e.unwrap().offset() & 1;
+            }
+            n
+        })
+    });
+    g.finish();
+
+    let map = MappedFile::open(&d.v2).unwrap();
+    let mut g = c.benchmark_group("filter");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(map.bytes().len() as u64));
+    let mut by_user = Filter::new();
+    by_user.user("user-17");
+    let mut month = Filter::new();
+    month
+        .kind("message")
+        .since("2024-03-01T00:00:00Z")
+        .unwrap()
+        .until("2024-04-01T00:00:00Z")
+        .unwrap();
+    for (name, filter) in [("user", &by_user), ("month", &month)] {
+        for threads in [1, 2] {
+            let mut parallel = Parallel::new();
+            parallel.threads(threads);
+            g.bench_function(format!("{name}_threads{threads}"), |b| {
+                b.iter(|| {
+                    let mut n = 0u64;
+                    filter_slice(&builder, &parallel, map.bytes(), None, filter, |_| {
+                        n += 1;
+                        Ok(())
+                    })
+                    .unwrap();
+                    n
+                })
+            });
+        }
+        let mut exhaustive = Parallel::new();
+        exhaustive.threads(2).prefilter(false);
+        g.bench_function(format!("{name}_no_prefilter_threads2"), |b| {
+            b.iter(|| {
+                let mut n = 0u64;
+                filter_slice(&builder, &exhaustive, map.bytes(), None, filter, |_| {
+                    n += 1;
+                    Ok(())
+                })
+                .unwrap();
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(read, benches);
+criterion_main!(read);
