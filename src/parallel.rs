@@ -248,6 +248,57 @@ struct Job<'r> {
     filter: &'r Filter,
 }
 
+/// Decodes one line of a chunk and keeps what the ordered pass needs.
+fn decode_line<'a>(
+    out: &mut ChunkOut<'a>,
+    input: &'a [u8],
+    line_start: usize,
+    line_end: usize,
+    builder: &ReaderBuilder,
+    repairs: Repairs,
+    filter: &Filter,
+) {
+    let line = &input[line_start..line_end];
+    match decode::decode_record(line, line_start as u64, Hint::Record, repairs) {
+        Ok(Decoded::Entity(e)) => {
+            if keep_early(filter, &e) {
+                out.items.push(Item::Entity(e));
+            } else {
+                out.dropped.records += 1;
+                out.dropped.entities += 1;
+                account(&mut out.dropped, &e);
+            }
+        }
+        Ok(Decoded::Blank) => out.dropped.blank_lines += 1,
+        Ok(Decoded::Unit) => {
+            // A v1 channel object on one line: walk it with the
+            // sequential reader over the line's own bytes.
+            out.items.push(Item::UnitStart);
+            let mut inner = builder.clone();
+            inner.strict(false).yield_errors(true);
+            for entity in inner.from_slice(line) {
+                match entity {
+                    Ok(mut e) => {
+                        e.offset += line_start as u64;
+                        out.items.push(Item::Entity(e));
+                    }
+                    Err(err) => {
+                        let at = err.position().map_or(0, |p| p.byte);
+                        out.items.push(Item::Error {
+                            kind: err.into_kind(),
+                            at: line_start as u64 + at,
+                        });
+                    }
+                }
+            }
+        }
+        Err(de) => out.items.push(Item::Error {
+            kind: de.kind,
+            at: (line_start + de.at) as u64,
+        }),
+    }
+}
+
 fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) -> ChunkOut<'a> {
     let Job {
         builder,
@@ -258,12 +309,8 @@ fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) ->
     } = *job;
     let mut out = ChunkOut::default();
     let mut blocks = crate::structural::Blocks::default();
-    let mut pos = start;
-    while pos < end {
-        let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i);
-        let line = &input[pos..line_end];
-        let line_start = pos;
-        pos = line_end + 1;
+    let mut line = |out: &mut ChunkOut<'a>, line_start: usize, line_end: usize| {
+        let line = &input[line_start..line_end];
         if line.len() > builder.max_line {
             out.items.push(Item::Error {
                 kind: ErrorKind::LineTooLong {
@@ -271,63 +318,39 @@ fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) ->
                 },
                 at: line_start as u64,
             });
-            continue;
+            return;
         }
         if use_quick {
             if let Some(q) = crate::scan::quick(line, &mut blocks) {
                 if !filter.quick_pass(q.type_name, q.created_at) {
                     out.dropped.skipped_by_prefilter += 1;
-                    continue;
+                    return;
                 }
             }
         }
-        if let Some(p) = prefilter {
-            if !p.is_candidate(line) {
-                if !line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
-                    out.dropped.skipped_by_prefilter += 1;
-                } else {
-                    out.dropped.blank_lines += 1;
-                }
-                continue;
-            }
+        decode_line(out, input, line_start, line_end, builder, repairs, filter);
+    };
+    match prefilter {
+        Some(p) => {
+            // Only lines that can hold an id are looked at; the others are
+            // counted (one newline count over the chunk) and skipped.
+            let text = &input[start..end];
+            let mut candidates = 0u64;
+            p.candidate_lines(text, |s, e| {
+                candidates += 1;
+                line(&mut out, start + s, start + e);
+            });
+            let lines = memchr::memchr_iter(b'\n', text).count() as u64
+                + u64::from(!text.ends_with(b"\n") && !text.is_empty());
+            out.dropped.skipped_by_prefilter += lines - candidates;
         }
-        match decode::decode_record(line, line_start as u64, Hint::Record, repairs) {
-            Ok(Decoded::Entity(e)) => {
-                if keep_early(filter, &e) {
-                    out.items.push(Item::Entity(e));
-                } else {
-                    out.dropped.records += 1;
-                    out.dropped.entities += 1;
-                    account(&mut out.dropped, &e);
-                }
+        None => {
+            let mut pos = start;
+            while pos < end {
+                let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i);
+                line(&mut out, pos, line_end);
+                pos = line_end + 1;
             }
-            Ok(Decoded::Blank) => out.dropped.blank_lines += 1,
-            Ok(Decoded::Unit) => {
-                // A v1 channel object on one line: walk it with the
-                // sequential reader over the line's own bytes.
-                out.items.push(Item::UnitStart);
-                let mut inner = builder.clone();
-                inner.strict(false).yield_errors(true);
-                for entity in inner.from_slice(line) {
-                    match entity {
-                        Ok(mut e) => {
-                            e.offset += line_start as u64;
-                            out.items.push(Item::Entity(e));
-                        }
-                        Err(err) => {
-                            let at = err.position().map_or(0, |p| p.byte);
-                            out.items.push(Item::Error {
-                                kind: err.into_kind(),
-                                at: line_start as u64 + at,
-                            });
-                        }
-                    }
-                }
-            }
-            Err(de) => out.items.push(Item::Error {
-                kind: de.kind,
-                at: (line_start + de.at) as u64,
-            }),
         }
     }
     out
