@@ -721,6 +721,11 @@ fn is_unit(j: &J) -> bool {
     is_channel_unit(j) || is_user_unit(j)
 }
 
+/// `{"channels": [...]}`: read as a v1 wrapper wherever it appears.
+fn is_channels_wrapper(j: &J) -> bool {
+    j.get("channels").is_some_and(J::is_arr)
+}
+
 /// An object whose array-valued keys hold channel objects.
 fn is_wrapper(j: &J) -> bool {
     match j {
@@ -862,6 +867,11 @@ impl Model {
             self.unit(j);
             return;
         }
+        if is_channels_wrapper(j) {
+            // A `{"channels": [...]}` document on one line.
+            self.top(j, 0);
+            return;
+        }
         self.emit(classify(j), j);
     }
 
@@ -913,7 +923,7 @@ impl Model {
                 }
             }
             J::Obj(..) if is_unit(j) => self.unit(j),
-            J::Obj(entries, _) if is_wrapper(j) => {
+            J::Obj(entries, _) if is_wrapper(j) || is_channels_wrapper(j) => {
                 for (_, value) in entries {
                     if let J::Arr(items, _) = value {
                         for item in items {
@@ -1001,7 +1011,7 @@ pub fn oracle(bytes: &[u8], lossy_utf8: bool) -> OracleOutput {
             // A first line that is not a complete value (pretty-printed),
             // or that is a v1 channel object: a document, possibly a
             // sequence of values several to a line.
-            parse_j(trim(&text[i..end])).map_or(true, |j| is_unit(&j))
+            parse_j(trim(&text[i..end])).map_or(true, |j| is_unit(&j) || is_channels_wrapper(&j))
         }
     };
     if document {
