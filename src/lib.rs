@@ -52,5 +52,5 @@ pub use filter::{Filter, Prefilter, write_v2_line};
 pub use parallel::{Parallel, filter_slice};
 pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
 pub use source::{Compression, MappedFile};
-pub use summary::{Inspection, Summary, summarize};
+pub use summary::{Inspection, Summary, summarize, summarize_slice};
 pub use timestamp::Timestamp;

@@ -22,7 +22,7 @@ use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::entity::{Entity, Kind};
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::filter::{Filter, Prefilter};
-use crate::reader::{Framing, ReaderBuilder, Report, account, detect};
+use crate::reader::{Format, Framing, ReaderBuilder, Report, account, detect, lines_format};
 use crate::source::{GZIP_MAGIC, Window};
 use std::path::Path;
 
@@ -95,8 +95,23 @@ pub fn filter_slice<'a, F>(
     input: &'a [u8],
     path: Option<&Path>,
     filter: &Filter,
-    mut sink: F,
+    sink: F,
 ) -> Result<Report>
+where
+    F: FnMut(Entity<'a>) -> Result<()>,
+{
+    run_slice(builder, parallel, input, path, filter, sink).map(|(report, _)| report)
+}
+
+/// [`filter_slice`], also telling the input's format.
+pub(crate) fn run_slice<'a, F>(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    input: &'a [u8],
+    path: Option<&Path>,
+    filter: &Filter,
+    mut sink: F,
+) -> Result<(Report, Format)>
 where
     F: FnMut(Entity<'a>) -> Result<()>,
 {
@@ -172,7 +187,8 @@ where
         current = next;
         decoded = next_decoded;
     }
-    Ok(ordered.report)
+    let format = lines_format(&ordered.report);
+    Ok((ordered.report, format))
 }
 
 fn sequential<'a, F>(
@@ -181,7 +197,7 @@ fn sequential<'a, F>(
     path: Option<&Path>,
     filter: &Filter,
     mut sink: F,
-) -> Result<Report>
+) -> Result<(Report, Format)>
 where
     F: FnMut(Entity<'a>) -> Result<()>,
 {
@@ -195,7 +211,8 @@ where
             sink(entity)?;
         }
     }
-    Ok(reader.take_report())
+    let format = reader.reader().map_or(Format::Empty, |r| r.format());
+    Ok((reader.take_report(), format))
 }
 
 /// Line-aligned chunk boundaries.

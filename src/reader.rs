@@ -426,15 +426,13 @@ impl<'a> Reader<'a> {
         if self.empty || (r.records == 0 && r.blank_lines == 0) {
             return Format::Empty;
         }
-        let [item, data, bare, nested] = r.envelopes;
+        let [item, _, _, nested] = r.envelopes;
         match &self.framer {
             Framer::Document(w) if nested == 0 && item > 0 && w.shape() == Shape::Array => {
                 Format::ImportLegacy
             }
             Framer::Document(_) => Format::V1,
-            Framer::Lines(_) if nested > 0 && item + data + bare == 0 => Format::V1,
-            Framer::Lines(_) if data > item + bare && r.data_with_cid == 0 => Format::Import,
-            Framer::Lines(_) => Format::V2,
+            Framer::Lines(_) => lines_format(r),
         }
     }
 
@@ -601,6 +599,23 @@ fn position_of(outer: &Window<'_>, inner: Option<&Window<'_>>, offset: u64, at: 
             byte: offset + at,
             line: outer.line_of(offset.max(outer.base())) + inner.line_of(at) - 1,
         },
+    }
+}
+
+/// The format of a line file, from what its records looked like: `import`
+/// when `data` envelopes dominate and none carries a `cid` (import files
+/// reference channels by type and id), `v1` when every record was a v1
+/// channel object, `v2` otherwise.
+pub(crate) fn lines_format(r: &Report) -> Format {
+    let [item, data, bare, nested] = r.envelopes;
+    if r.records == 0 && r.blank_lines == 0 {
+        Format::Empty
+    } else if nested > 0 && item + data + bare == 0 {
+        Format::V1
+    } else if data > item + bare && r.data_with_cid == 0 {
+        Format::Import
+    } else {
+        Format::V2
     }
 }
 

@@ -74,6 +74,35 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// The next token at or after `at`, which must be outside any string
+    /// (just after a token or a value). Compact JSON has the token right
+    /// there, so look at that byte before searching the masks.
+    #[inline(always)]
+    fn token_at(&self, at: usize) -> Option<usize> {
+        match self.bytes.get(at) {
+            Some(b'"' | b',' | b':' | b'{' | b'}' | b'[' | b']') => Some(at),
+            _ => self.blocks.next_token(at),
+        }
+    }
+
+    /// The closing quote of a key that starts at `at` (after its opening
+    /// quote). Keys are short: a scalar look. An escaped key means "give
+    /// up" (the caller then decodes the record), so a key found here never
+    /// holds a backslash.
+    #[inline(always)]
+    fn key_end(&self, at: usize) -> Option<usize> {
+        let rest = self.bytes.get(at..)?;
+        for (i, &c) in rest.iter().take(48).enumerate() {
+            match c {
+                b'"' => return Some(at + i),
+                b'\\' => return None,
+                _ => {}
+            }
+        }
+        let end = self.blocks.next_quote(at)?;
+        (!self.bytes[at..end].contains(&b'\\')).then_some(end)
+    }
+
     /// The object whose `{` is at `open`: its keys of interest, and where
     /// it ends.
     fn object(&self, open: usize) -> Option<Object<'a>> {
@@ -88,7 +117,7 @@ impl<'a> Walk<'a> {
         if b.get(open) != Some(&b'{') {
             return None;
         }
-        let mut p = self.blocks.next_token(open + 1)?;
+        let mut p = self.token_at(open + 1)?;
         if b[p] == b'}' {
             return Some(o);
         }
@@ -96,13 +125,13 @@ impl<'a> Walk<'a> {
             if b[p] != b'"' {
                 return None;
             }
-            let key_end = self.blocks.next_quote(p + 1)?;
+            let key_end = self.key_end(p + 1)?;
             let key = &b[p + 1..key_end];
-            let colon = self.blocks.next_token(key_end + 1)?;
-            if b[colon] != b':' || key.contains(&b'\\') || !is_ws(&b[key_end + 1..colon]) {
+            let colon = self.token_at(key_end + 1)?;
+            if b[colon] != b':' || !is_ws(&b[key_end + 1..colon]) {
                 return None;
             }
-            let start = self.blocks.next_token(colon + 1)?;
+            let start = self.token_at(colon + 1)?;
             let (value, after) = match b[start] {
                 b'"' => {
                     let end = self.blocks.next_quote(start + 1)?;
@@ -124,45 +153,49 @@ impl<'a> Walk<'a> {
             if !matches!(b[start], b',' | b'}') && !is_ws(&b[colon + 1..start]) {
                 return None;
             }
-            o.keys |= match key {
-                b"id" => ID,
-                b"cid" => CID,
-                b"message_id" => MESSAGE_ID,
-                b"user_id" => USER_ID,
-                b"type" => {
+            o.keys |= match (key.len(), key.first()) {
+                // Dispatch on length and first byte before comparing, so
+                // the many keys of no interest cost one or two compares.
+                (2, Some(b'i')) if key == b"id" => ID,
+                (3, Some(b'c')) if key == b"cid" => CID,
+                (10, Some(b'm')) if key == b"message_id" => MESSAGE_ID,
+                (7, Some(b'u')) if key == b"user_id" => USER_ID,
+                (4, Some(b't')) if key == b"type" => {
                     o.type_value = Some(value);
                     TYPE
                 }
-                b"item" => {
+                (4, Some(b'i')) if key == b"item" => {
                     o.item = Some((value, start));
                     0
                 }
-                b"data" => {
+                (4, Some(b'd')) if key == b"data" => {
                     o.data = Some((value, start));
                     0
                 }
-                b"created_at" => {
+                (10, Some(b'c')) if key == b"created_at" => {
                     o.created_at = (value != b"null").then_some(value);
                     0
                 }
-                b"text" => TEXT,
-                b"html" => HTML,
-                b"config" => CONFIG,
-                b"member_count" => MEMBER_COUNT,
-                b"channel_role" => CHANNEL_ROLE,
-                b"user" => USER,
-                b"last_read" => LAST_READ,
-                b"role" => ROLE,
-                b"name" => NAME,
-                b"channel" | b"messages" | b"members" | b"channels" => UNIT,
+                (4, Some(b't')) if key == b"text" => TEXT,
+                (4, Some(b'h')) if key == b"html" => HTML,
+                (6, Some(b'c')) if key == b"config" => CONFIG,
+                (12, Some(b'm')) if key == b"member_count" => MEMBER_COUNT,
+                (12, Some(b'c')) if key == b"channel_role" => CHANNEL_ROLE,
+                (4, Some(b'u')) if key == b"user" => USER,
+                (9, Some(b'l')) if key == b"last_read" => LAST_READ,
+                (4, Some(b'r')) if key == b"role" => ROLE,
+                (4, Some(b'n')) if key == b"name" => NAME,
+                (7, Some(b'c')) if key == b"channel" => UNIT,
+                (8, Some(b'm' | b'c')) if key == b"messages" || key == b"channels" => UNIT,
+                (7, Some(b'm')) if key == b"members" => UNIT,
                 _ => 0,
             };
-            let next = self.blocks.next_token(after)?;
+            let next = self.token_at(after)?;
             if !is_ws(&b[after..next]) {
                 return None;
             }
             match b[next] {
-                b',' => p = self.blocks.next_token(next + 1)?,
+                b',' => p = self.token_at(next + 1)?,
                 b'}' => return Some(o),
                 _ => return None,
             }

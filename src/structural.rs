@@ -163,38 +163,51 @@ impl Blocks {
         in_string_carry == 0
     }
 
-    /// The first position at or after `from` whose bit is set in any of
-    /// the masks `which` (a bit set of `QUOTES`..`PUNCT`).
-    #[inline]
-    fn next(&self, from: usize, which: [bool; 4]) -> Option<usize> {
+    /// The first position at or after `from` whose bit is set in one of
+    /// the masks selected by `W` (bit 0 quotes, 1 opens, 2 closes, 3
+    /// punctuation). A const parameter, so each use compiles to a tight
+    /// loop.
+    #[inline(always)]
+    fn next<const W: u8>(&self, from: usize) -> Option<usize> {
+        #[inline(always)]
+        fn select<const W: u8>(m: &[u64; 4]) -> u64 {
+            let mut bits = 0;
+            if W & 1 != 0 {
+                bits |= m[QUOTES];
+            }
+            if W & 2 != 0 {
+                bits |= m[OPENS];
+            }
+            if W & 4 != 0 {
+                bits |= m[CLOSES];
+            }
+            if W & 8 != 0 {
+                bits |= m[PUNCT];
+            }
+            bits
+        }
         let mut block = from / 64;
-        let select = |m: &[u64; 4]| {
-            (if which[0] { m[QUOTES] } else { 0 })
-                | (if which[1] { m[OPENS] } else { 0 })
-                | (if which[2] { m[CLOSES] } else { 0 })
-                | (if which[3] { m[PUNCT] } else { 0 })
-        };
-        let mut bits = select(self.masks.get(block)?) & (!0u64 << (from % 64));
+        let mut bits = select::<W>(self.masks.get(block)?) & (!0u64 << (from % 64));
         loop {
             if bits != 0 {
                 return Some(block * 64 + bits.trailing_zeros() as usize);
             }
             block += 1;
-            bits = select(self.masks.get(block)?);
+            bits = select::<W>(self.masks.get(block)?);
         }
     }
 
     /// The next token of any kind at or after `from`.
     #[inline]
     pub fn next_token(&self, from: usize) -> Option<usize> {
-        self.next(from, [true; 4])
+        self.next::<15>(from)
     }
 
     /// The next unescaped quote at or after `from` (the end of a string
     /// whose opening quote is before `from`).
     #[inline]
     pub fn next_quote(&self, from: usize) -> Option<usize> {
-        self.next(from, [true, false, false, false])
+        self.next::<1>(from)
     }
 
     /// The position of the bracket closing the one at `open`.
@@ -202,7 +215,7 @@ impl Blocks {
         let mut depth = 0usize;
         let mut at = open;
         loop {
-            let p = self.next(at, [false, true, true, false])?;
+            let p = self.next::<6>(at)?;
             let block = &self.masks[p / 64];
             if block[OPENS] & (1 << (p % 64)) != 0 {
                 depth += 1;

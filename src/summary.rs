@@ -53,6 +53,43 @@ pub struct Inspection {
     pub report: Report,
 }
 
+/// Summarizes bytes in memory (or a mapped file) leniently, decoding line
+/// files in parallel (v1 documents and gzip data sequentially).
+pub fn summarize_slice(
+    builder: &crate::ReaderBuilder,
+    parallel: &crate::Parallel,
+    bytes: &[u8],
+    path: Option<&std::path::Path>,
+) -> Result<Inspection> {
+    let mut lenient = builder.clone();
+    lenient.strict(false).yield_errors(false);
+    let mut summary = Summary::default();
+    let filter = crate::Filter::new();
+    let (report, format) =
+        crate::parallel::run_slice(&lenient, parallel, bytes, path, &filter, |e| {
+            summary.add(&e);
+            Ok(())
+        })?;
+    let compression = if bytes.starts_with(&crate::source::GZIP_MAGIC) {
+        Compression::Gzip
+    } else {
+        Compression::None
+    };
+    let bytes = if compression == Compression::Gzip {
+        // The decompressed size is not known without inflating again.
+        0
+    } else {
+        bytes.len() as u64
+    };
+    Ok(Inspection {
+        format,
+        compression,
+        bytes,
+        summary,
+        report,
+    })
+}
+
 /// Reads a whole input leniently and summarizes it. I/O errors are
 /// returned; data errors are counted in the report.
 pub fn summarize(mut reader: Reader<'_>) -> Result<Inspection> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use stream_chat_export::{
     Category, Entity, Error, Filter, Inspection, MappedFile, Parallel, ReaderBuilder, Report,
-    filter_slice, summarize, write_v2_line,
+    filter_slice, summarize, summarize_slice, write_v2_line,
 };
 
 /// Read, check and convert Stream Chat data exports (v1, v2, user exports,
@@ -191,7 +191,7 @@ fn inspect(options: &ReadOptions, files: &[PathBuf], json: bool) -> io::Result<E
     let mut out = stdout.lock();
     let mut code = 0;
     for file in files {
-        let inspection = builder.from_path(file).and_then(summarize);
+        let inspection = inspect_file(&builder, file);
         match inspection {
             Ok(i) if json => writeln!(out, "{}", inspection_json(file, &i))?,
             Ok(i) => write_inspection(&mut out, file, &i)?,
@@ -202,6 +202,33 @@ fn inspect(options: &ReadOptions, files: &[PathBuf], json: bool) -> io::Result<E
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// Plain files are mapped and their lines decoded on all cores; gzip,
+/// stdin and v1 documents are read as streams.
+fn inspect_file(
+    builder: &ReaderBuilder,
+    file: &std::path::Path,
+) -> stream_chat_export::Result<Inspection> {
+    if let Some(map) = map_plain(file)? {
+        if !map.bytes().starts_with(&[0x1f, 0x8b]) {
+            return summarize_slice(builder, &Parallel::new(), map.bytes(), Some(file));
+        }
+    }
+    builder.from_path(file).and_then(summarize)
+}
+
+/// Maps `file` when it is a non-empty regular file.
+fn map_plain(file: &std::path::Path) -> stream_chat_export::Result<Option<MappedFile>> {
+    if file == std::path::Path::new("-") {
+        return Ok(None);
+    }
+    let meta = std::fs::metadata(file).map_err(|e| Error::from(e).with_path(file))?;
+    Ok(if meta.is_file() && meta.len() > 0 {
+        MappedFile::open(file).ok()
+    } else {
+        None
+    })
 }
 
 fn error_json(e: &Error) -> serde_json::Value {
@@ -432,16 +459,7 @@ fn filter_file(
     file: &std::path::Path,
     out: &mut dyn Write,
 ) -> stream_chat_export::Result<(Report, u64)> {
-    let mapped = if file == std::path::Path::new("-") {
-        None
-    } else {
-        let meta = std::fs::metadata(file).map_err(|e| Error::from(e).with_path(file))?;
-        if meta.is_file() && meta.len() > 0 {
-            MappedFile::open(file).ok()
-        } else {
-            None
-        }
-    };
+    let mapped = map_plain(file)?;
     let total = mapped.as_ref().map_or(0, |m| m.bytes().len() as u64);
     let mut sink = LineSink {
         out,
