@@ -253,25 +253,119 @@ pub(crate) fn open_stream<'a, R: Read + 'a>(
     reader: R,
     block: usize,
 ) -> crate::Result<(Window<'a>, Compression)> {
+    let (buffered, gzip) = sniff(reader, block)?;
+    Ok(if gzip {
+        let decoder = MultiGzDecoder::new(buffered);
+        (
+            Window::stream(Box::new(decoder), true, block),
+            Compression::Gzip,
+        )
+    } else {
+        (
+            Window::stream(Box::new(buffered), false, block),
+            Compression::None,
+        )
+    })
+}
+
+/// Like [`open_stream`], but for an owned stream: gzip is inflated on a
+/// thread of its own, a few blocks ahead, so inflating and decoding
+/// overlap on two cores. Memory stays bounded (four blocks in flight).
+pub(crate) fn open_owned_stream<R: Read + Send + 'static>(
+    reader: R,
+    block: usize,
+) -> crate::Result<(Window<'static>, Compression)> {
+    let (buffered, gzip) = sniff(reader, block)?;
+    Ok(if gzip {
+        let decoder = Prefetch::spawn(MultiGzDecoder::new(buffered), block.max(64 << 10));
+        (
+            Window::stream(Box::new(decoder), true, block),
+            Compression::Gzip,
+        )
+    } else {
+        (
+            Window::stream(Box::new(buffered), false, block),
+            Compression::None,
+        )
+    })
+}
+
+/// Buffers `reader` and tells whether it starts with the gzip magic.
+fn sniff<R: Read>(reader: R, block: usize) -> crate::Result<(BufReader<R>, bool)> {
     let mut buffered = BufReader::with_capacity(block.clamp(8 * 1024, 1 << 20), reader);
-    let head = loop {
+    let gzip = loop {
         match buffered.fill_buf() {
-            Ok(head) => break head,
+            Ok(head) => break head.starts_with(&GZIP_MAGIC),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         }
     };
-    if head.starts_with(&GZIP_MAGIC) {
-        let decoder = MultiGzDecoder::new(buffered);
-        Ok((
-            Window::stream(Box::new(decoder), true, block),
-            Compression::Gzip,
-        ))
-    } else {
-        Ok((
-            Window::stream(Box::new(buffered), false, block),
-            Compression::None,
-        ))
+    Ok((buffered, gzip))
+}
+
+/// A reader that runs another reader on a thread, a bounded number of
+/// blocks ahead. Dropping it stops the thread (its next send fails).
+struct Prefetch {
+    blocks: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl Prefetch {
+    fn spawn<R: Read + Send + 'static>(mut reader: R, block: usize) -> Prefetch {
+        let (send, blocks) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; block];
+                let n = loop {
+                    match reader.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let last = !matches!(n, Ok(k) if k > 0);
+                let message = n.map(|k| {
+                    buf.truncate(k);
+                    buf
+                });
+                if send.send(message).is_err() || last {
+                    return;
+                }
+            }
+        });
+        Prefetch {
+            blocks,
+            current: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.blocks.recv() {
+                Ok(Ok(block)) if block.is_empty() => self.done = true,
+                Ok(Ok(block)) => {
+                    self.current = block;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -283,7 +377,7 @@ pub(crate) fn open_path(
     use_mmap: bool,
 ) -> crate::Result<(Window<'static>, Compression)> {
     if path == Path::new("-") {
-        return open_stream(io::stdin(), block);
+        return open_owned_stream(io::stdin(), block);
     }
     let file = File::open(path)?;
     let meta = file.metadata()?;
@@ -294,7 +388,7 @@ pub(crate) fn open_path(
     }
     if !meta.is_file() {
         // A pipe or device: no mapping, no rewinding; sniff while buffering.
-        return open_stream(file, block);
+        return open_owned_stream(file, block);
     }
     let mut head = [0u8; 2];
     let is_gzip = {
@@ -310,7 +404,7 @@ pub(crate) fn open_path(
         }
     }
     let file = reopen(file, path)?;
-    open_stream(file, block)
+    open_owned_stream(file, block)
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
