@@ -50,6 +50,11 @@ impl Parallel {
         }
     }
 
+    /// The number of worker threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+    }
+
     /// Number of worker threads (1 runs the same code on one thread).
     pub fn threads(&mut self, n: usize) -> &mut Self {
         self.threads = n.max(1);

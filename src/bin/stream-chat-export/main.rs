@@ -190,15 +190,39 @@ fn inspect(options: &ReadOptions, files: &[PathBuf], json: bool) -> io::Result<E
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut code = 0;
-    for file in files {
-        let inspection = inspect_file(&builder, file);
+    // Files are inspected concurrently (each on its share of the cores)
+    // and reported in command-line order.
+    let threads = Parallel::new().thread_count();
+    let workers = threads.min(files.len()).max(1);
+    let mut per_file = Parallel::new();
+    per_file.threads((threads / workers).max(1));
+    let results: Vec<std::sync::Mutex<Option<stream_chat_export::Result<Inspection>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { return };
+                    let inspection = inspect_file(&builder, &per_file, file);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(inspection);
+                    }
+                }
+            });
+        }
+    });
+    for (file, result) in files.iter().zip(results) {
+        let inspection = result.into_inner().ok().flatten();
         match inspection {
-            Ok(i) if json => writeln!(out, "{}", inspection_json(file, &i))?,
-            Ok(i) => write_inspection(&mut out, file, &i)?,
-            Err(e) => {
+            Some(Ok(i)) if json => writeln!(out, "{}", inspection_json(file, &i))?,
+            Some(Ok(i)) => write_inspection(&mut out, file, &i)?,
+            Some(Err(e)) => {
                 eprintln!("stream-chat-export: {e}");
                 code = code.max(exit_code(e.category()).max(2));
             }
+            None => code = 2,
         }
     }
     Ok(ExitCode::from(code))
@@ -208,11 +232,12 @@ fn inspect(options: &ReadOptions, files: &[PathBuf], json: bool) -> io::Result<E
 /// stdin and v1 documents are read as streams.
 fn inspect_file(
     builder: &ReaderBuilder,
+    parallel: &Parallel,
     file: &std::path::Path,
 ) -> stream_chat_export::Result<Inspection> {
     if let Some(map) = map_plain(file)? {
         if !map.bytes().starts_with(&[0x1f, 0x8b]) {
-            return summarize_slice(builder, &Parallel::new(), map.bytes(), Some(file));
+            return summarize_slice(builder, parallel, map.bytes(), Some(file));
         }
     }
     builder.from_path(file).and_then(summarize)
@@ -417,8 +442,8 @@ fn run_filter(
         }
     };
     let mut code = 0u8;
-    for file in files {
-        match filter_file(builder, parallel, filter, file, &mut out) {
+    let mut report =
+        |file: &std::path::Path, result: stream_chat_export::Result<(Report, u64)>| match result {
             Ok((report, matched)) => {
                 let skipped = report.errors;
                 let mut note = format!("{}: {matched} entities written", file.display());
@@ -435,21 +460,113 @@ fn run_filter(
                 for e in &report.first_errors {
                     eprintln!("  {e}");
                 }
+                Ok(())
             }
             Err(e) => {
                 if let stream_chat_export::ErrorKind::Io(io) = e.kind() {
                     if io.kind() == io::ErrorKind::BrokenPipe {
-                        return Ok(ExitCode::SUCCESS);
+                        return Err(());
                     }
                 }
                 eprintln!("stream-chat-export: {e}");
                 code = code.max(exit_code(e.category()));
+                Ok(())
             }
+        };
+    if files.len() == 1 {
+        let result = filter_file(builder, parallel, filter, &files[0], &mut out);
+        if report(&files[0], result).is_err() {
+            return Ok(ExitCode::SUCCESS);
         }
+    } else if filter_files(builder, parallel, filter, files, &mut out, &mut report)?.is_err() {
+        return Ok(ExitCode::SUCCESS);
     }
     out.flush()?;
     drop(out);
     Ok(ExitCode::from(code))
+}
+
+/// Several files at once: workers filter whole files into spool files in
+/// the temporary directory; this thread copies each spool to the output in
+/// the order of the command line as soon as it is complete. Memory stays
+/// bounded; disk holds at most the output.
+fn filter_files(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    filter: &Filter,
+    files: &[PathBuf],
+    out: &mut dyn Write,
+    report: &mut dyn FnMut(
+        &std::path::Path,
+        stream_chat_export::Result<(Report, u64)>,
+    ) -> Result<(), ()>,
+) -> io::Result<Result<(), ()>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = parallel.thread_count();
+    let workers = threads.min(files.len()).max(1);
+    let mut per_file = parallel.clone();
+    per_file.threads((threads / workers).max(1));
+    let next = AtomicUsize::new(0);
+    let spool_dir = std::env::temp_dir();
+    let spool = |i: usize| {
+        spool_dir.join(format!(
+            "stream-chat-export-{}-{i}.spool",
+            std::process::id()
+        ))
+    };
+    let (done_send, done) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_send = done_send.clone();
+            let (next, per_file, spool) = (&next, &per_file, &spool);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { return };
+                    let result = std::fs::File::create(spool(i))
+                        .map_err(|e| Error::from(e).with_path(spool(i)))
+                        .and_then(|f| {
+                            let mut w = io::BufWriter::with_capacity(1 << 20, f);
+                            let r = filter_file(builder, per_file, filter, file, &mut w)?;
+                            w.flush()?;
+                            Ok(r)
+                        });
+                    if done_send.send((i, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_send);
+        let mut finished = std::collections::BTreeMap::new();
+        let mut expect = 0;
+        let mut outcome = Ok(Ok(()));
+        for (i, result) in done.iter() {
+            finished.insert(i, result);
+            while let Some(result) = finished.remove(&expect) {
+                let path = spool(expect);
+                if outcome.as_ref().is_ok_and(|o: &Result<(), ()>| o.is_ok()) {
+                    if result.is_ok() {
+                        if let Err(e) =
+                            std::fs::File::open(&path).and_then(|mut f| io::copy(&mut f, out))
+                        {
+                            outcome = Err(e);
+                        }
+                    }
+                    if outcome.is_ok() {
+                        outcome = Ok(report(&files[expect], result));
+                    }
+                }
+                let _ = std::fs::remove_file(&path);
+                expect += 1;
+            }
+        }
+        // Spools of files never reached (after an error) are removed too.
+        for (i, _) in finished {
+            let _ = std::fs::remove_file(spool(i));
+        }
+        outcome
+    })
 }
 
 fn filter_file(
