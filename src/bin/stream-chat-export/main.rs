@@ -486,6 +486,10 @@ fn run_filter(
     Ok(ExitCode::from(code))
 }
 
+/// Reports one file's outcome; `Err(())` means stop (a closed pipe).
+type FileReport<'r> =
+    dyn FnMut(&std::path::Path, stream_chat_export::Result<(Report, u64)>) -> Result<(), ()> + 'r;
+
 /// Several files at once: workers filter whole files into spool files in
 /// the temporary directory; this thread copies each spool to the output in
 /// the order of the command line as soon as it is complete. Memory stays
@@ -496,10 +500,7 @@ fn filter_files(
     filter: &Filter,
     files: &[PathBuf],
     out: &mut dyn Write,
-    report: &mut dyn FnMut(
-        &std::path::Path,
-        stream_chat_export::Result<(Report, u64)>,
-    ) -> Result<(), ()>,
+    report: &mut FileReport<'_>,
 ) -> io::Result<Result<(), ()>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = parallel.thread_count();
