@@ -94,24 +94,98 @@ pub(crate) fn decode_record<'a>(
                 .map_err(|e| DecodeError { at: 0, ..e });
         }
     };
-    match decode_text(text, offset, hint) {
-        Err(e) if repairs.lone_surrogates && is_surrogate_error(&e) => {
-            match replace_lone_surrogates(record) {
-                Some(fixed) => decode_repaired(fixed, offset, hint, repairs),
-                None => Err(shift(e, lead)),
-            }
+    // serde_json checks escapes only in the strings it decodes; a lone
+    // surrogate in a skipped field would slip through and break
+    // `to_value()` later. `\ud` / `\uD` starts every surrogate escape.
+    if has_surrogate_escape(record) && replace_lone_surrogates(record).is_some() {
+        if !repairs.lone_surrogates {
+            let at = memchr::memmem::find(record, b"\\ud")
+                .into_iter()
+                .chain(memchr::memmem::find(record, b"\\uD"))
+                .min()
+                .unwrap_or(0);
+            return Err(DecodeError {
+                kind: ErrorKind::Json {
+                    message: "lone surrogate in a \\u escape".to_string(),
+                },
+                at: lead + at,
+            });
         }
-        other => other.map_err(|e| shift(e, lead)),
+        if let Some(fixed) = replace_lone_surrogates(record) {
+            return decode_repaired(fixed, offset, hint, repairs);
+        }
     }
+    let decoded = decode_text(text, offset, hint).map_err(|e| shift(e, lead))?;
+    // A v1 channel object is walked entity by entity (each checked then);
+    // an entity must nest no deeper than serde_json can build.
+    if let (Decoded::Entity(_), Some(at)) = (&decoded, too_deep(record)) {
+        return Err(DecodeError {
+            kind: ErrorKind::TooDeep {
+                max: MAX_RECORD_DEPTH,
+            },
+            at: lead + at,
+        });
+    }
+    Ok(decoded)
+}
+
+/// Deepest nesting accepted inside a record: serde_json's own recursion
+/// limit, so every entity can also be turned into a `serde_json::Value`.
+pub(crate) const MAX_RECORD_DEPTH: usize = 127;
+
+fn has_surrogate_escape(record: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\\', &record[at..]) {
+        let i = at + i;
+        if record.get(i + 1) == Some(&b'u') && matches!(record.get(i + 2), Some(b'd' | b'D')) {
+            return true;
+        }
+        // Skip the escaped character (so `\\ud` is not an escape).
+        at = i + 2;
+        if at >= record.len() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Where a record nests deeper than [`MAX_RECORD_DEPTH`], if it does.
+/// Counting opening brackets first (SIMD) makes the common case free.
+fn too_deep(record: &[u8]) -> Option<usize> {
+    let opens = memchr::memchr2_iter(b'{', b'[', record).count();
+    if opens <= MAX_RECORD_DEPTH {
+        return None;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in record.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_RECORD_DEPTH {
+                    return Some(i);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn shift(mut e: DecodeError, by: usize) -> DecodeError {
     e.at += by;
     e
-}
-
-fn is_surrogate_error(e: &DecodeError) -> bool {
-    matches!(&e.kind, ErrorKind::Json { message } if message.contains("surrogate") || message.contains("hex escape"))
 }
 
 /// Decodes a repaired copy; everything it yields is owned.
@@ -137,7 +211,16 @@ fn decode_repaired(
     } else {
         text
     };
-    Ok(match decode_text(&fixed, offset, hint)? {
+    let decoded = decode_text(&fixed, offset, hint)?;
+    if let (Decoded::Entity(_), Some(at)) = (&decoded, too_deep(fixed.as_bytes())) {
+        return Err(DecodeError {
+            kind: ErrorKind::TooDeep {
+                max: MAX_RECORD_DEPTH,
+            },
+            at,
+        });
+    }
+    Ok(match decoded {
         Decoded::Entity(mut e) => {
             e.lossy = true;
             Decoded::Entity(e.into_owned())

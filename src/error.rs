@@ -71,6 +71,11 @@ pub enum ErrorKind {
     },
     /// A record is valid JSON but not a JSON object (every entity is one).
     NotAnObject,
+    /// A record nests objects and arrays deeper than the limit.
+    TooDeep {
+        /// The deepest nesting accepted.
+        max: usize,
+    },
     /// An option or argument is invalid.
     Usage(String),
 }
@@ -159,6 +164,9 @@ impl Error {
             ErrorKind::Gzip(e) => format!("gzip stream damaged or truncated: {e}"),
             ErrorKind::Structure { message } => format!("unexpected structure: {message}"),
             ErrorKind::NotAnObject => "record is not a JSON object".to_string(),
+            ErrorKind::TooDeep { max } => {
+                format!("record nests objects and arrays deeper than {max} levels")
+            }
             ErrorKind::Usage(m) => m.clone(),
         }
     }

@@ -764,7 +764,16 @@ const DETECT_WINDOW: usize = 1 << 20;
 /// top-level array, or a v1 channel object means the walker (which also
 /// frames plain records, so a misjudged line file still reads correctly).
 pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, Framing)> {
-    while window.end() < 3 && window.fill(0)? {}
+    while window.end() < 3 {
+        match window.fill(0) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                window.defer(error);
+                break;
+            }
+        }
+    }
     let start = if window.bytes().starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -775,11 +784,14 @@ pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, 
         match window.byte(first) {
             Some(b' ' | b'\t' | b'\r' | b'\n') => first += 1,
             Some(_) => break,
-            None => {
-                if !window.fill(0)? {
-                    return Ok((start, Framing::Empty));
+            None => match window.fill(0) {
+                Ok(true) => {}
+                Ok(false) => return Ok((start, Framing::Empty)),
+                Err(error) => {
+                    window.defer(error);
+                    return Ok((start, Framing::Lines));
                 }
-            }
+            },
         }
     }
     match window.byte(first) {
@@ -798,8 +810,18 @@ pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, 
             break Some(searched + i as u64);
         }
         searched = window.end().min(limit);
-        if searched >= limit || !window.fill(0)? {
+        if searched >= limit {
             break None;
+        }
+        match window.fill(0) {
+            Ok(true) => {}
+            Ok(false) => break None,
+            Err(error) => {
+                // A broken stream: detect from what arrived; the error is
+                // reported where it belongs, after those records.
+                window.defer(error);
+                break None;
+            }
         }
     };
     let end = match newline {
@@ -823,7 +845,10 @@ pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, 
                 },
             ))
         }
-        Err(e) if e.is_eof() && newline.is_some() => Ok((start, Framing::Document)),
+        // An incomplete first value: pretty-printed over several lines, or
+        // a compact document cut short. The walker frames both (and a
+        // truncated single line too: it reports the same one error).
+        Err(e) if e.is_eof() => Ok((start, Framing::Document)),
         Err(_) => Ok((start, Framing::Lines)),
     }
 }

@@ -102,6 +102,8 @@ pub(crate) struct Window<'a> {
     block: usize,
     /// Newlines in bytes already dropped from a stream, for line numbers.
     newlines_dropped: u64,
+    /// A read error put back to be reported by the next `fill`.
+    deferred: Option<Error>,
 }
 
 impl<'a> Window<'a> {
@@ -120,6 +122,7 @@ impl<'a> Window<'a> {
             eof: true,
             block: 0,
             newlines_dropped: 0,
+            deferred: None,
         }
     }
 
@@ -138,6 +141,7 @@ impl<'a> Window<'a> {
             eof: false,
             block: block.max(64),
             newlines_dropped: 0,
+            deferred: None,
         }
     }
 
@@ -176,6 +180,12 @@ impl<'a> Window<'a> {
         self.eof
     }
 
+    /// Puts a read error back: the next [`Window::fill`] returns it (format
+    /// detection reads ahead, but the error belongs to the record it cuts).
+    pub fn defer(&mut self, error: Error) {
+        self.deferred = Some(error);
+    }
+
     /// The byte at absolute offset `at`, if held.
     #[inline]
     pub fn byte(&self, at: u64) -> Option<u8> {
@@ -199,6 +209,9 @@ impl<'a> Window<'a> {
     /// Reads more input, first dropping bytes before `keep_from`. Returns
     /// false at the end of input.
     pub fn fill(&mut self, keep_from: u64) -> crate::Result<bool> {
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
+        }
         if self.eof {
             return Ok(false);
         }

@@ -327,9 +327,13 @@ impl Walker {
                 return self.enter_unit(win, &key);
             }
             let value_start = self.pos;
-            let value_end = match self.scan(win, value_start, 0, false)? {
+            // Sized from the object's start: the record is what must fit.
+            let value_end = match self.scan(win, start, 0, false)? {
                 Scan::Complete(end) => end,
                 Scan::TooLarge(error) => {
+                    // Drop the rest of the object too, then go on after it.
+                    self.floor = None;
+                    self.scan(win, self.pos, 1, true)?;
                     return Err(FrameError {
                         error,
                         fatal: false,
@@ -525,12 +529,13 @@ impl Walker {
                     start,
                 ));
             }
+            // An abandoned (too large) or skipped value keeps nothing; a
+            // record keeps its start, and a probed object its own start.
             let keep = if discard || too_large.is_some() {
                 at
             } else {
-                start
+                self.floor.map_or(start, |f| f.min(start))
             };
-            let keep = self.floor.map_or(keep, |f| f.min(keep));
             self.mark = Some(keep);
             match win.fill(keep) {
                 Ok(true) => {}
