@@ -172,6 +172,20 @@ ROWS=()     # tool, query, median, rss, answer; separated by $SEP
 CMDS=()
 declare -A OURS_MEDIAN=()
 
+# peak_anon_kb CMD OUT -> the peak anonymous memory (heap, stacks: RssAnon,
+# not mapped file pages) of CMD's process, sampled every 10 ms.
+peak_anon_kb() {
+    bash -c "exec $1" >"$2" 2>/dev/null &
+    local pid=$! peak=0 kb
+    while kill -0 "$pid" 2>/dev/null; do
+        kb=$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
+        sleep 0.01
+    done
+    wait "$pid" 2>/dev/null || true
+    echo "$peak"
+}
+
 answer_of() { # summarise a command's output: counts from a JSON report, a few short lines, or a line count
     local out=$1 n counts
     n=$(wc -l <"$out")
@@ -207,9 +221,10 @@ for q in $QUERIES; do
         median=$(jq -r '.results[0].median' "$hf")
         out="$DATA/out/$name.txt"
         rss_kb=$(/usr/bin/time -f %M -o "$DATA/out/$name.rss" bash -c "$cmd" >"$out" 2>/dev/null && tail -n1 "$DATA/out/$name.rss" || echo "")
+        anon_kb=$(peak_anon_kb "$cmd" "$DATA/out/$name.anon.txt")
         ans=$(answer_of "$out")
         [ "$tool" = ours ] && OURS_MEDIAN[$q]=$median
-        ROWS+=("$tool$SEP$q$SEP$median$SEP$rss_kb$SEP$ans")
+        ROWS+=("$tool$SEP$q$SEP$median$SEP$rss_kb$SEP$ans$SEP$anon_kb")
         if [ "$tool" = wc ]; then
             # the floor is the same for every query: measure it once
             TOOLS=${TOOLS/wc/}
@@ -241,17 +256,18 @@ EXPECT=$(jq -r '"per kind: " + (.counts | to_entries | map("\(.key) \(.value)") 
     echo "  \"x ours\" = tool median / our CLI's median on the same query (> 1: slower than ours);"
     echo "  peak RSS = \`/usr/bin/time -f %M\` of one extra run (the largest process of a pipeline; for mmap-based tools,"
     echo "  our CLI included, RSS counts the file pages mapped and touched, so it can approach the file size without"
-    echo "  being heap). DuckDB times include starting Python and importing duckdb (~0.2–0.4 s)."
+    echo "  being heap); peak anon = the largest RssAnon (heap, stacks; no file pages) sampled every 10 ms."
+    echo "  DuckDB times include starting Python and importing duckdb (~0.2–0.4 s)."
     echo "  Outputs differ in kind (jq prints matching lines, DuckDB a count), see the answer column."
     echo
-    echo "| tool | query | median s | GB/s | x ours | peak RSS MB | answer |"
-    echo "|---|---|---:|---:|---:|---:|---|"
+    echo "| tool | query | median s | GB/s | x ours | peak RSS MB | peak anon MB | answer |"
+    echo "|---|---|---:|---:|---:|---:|---:|---|"
     for row in "${ROWS[@]}"; do
-        IFS=$SEP read -r tool q median rss ans <<<"$row"
+        IFS=$SEP read -r tool q median rss ans anon <<<"$row"
         qn="$q. ${QNAME[$q]}"
         [ "$tool" = wc ] && qn="floor: newline count"
         if [ "$median" = failed ]; then
-            echo "| $tool | $qn | failed | | | | |"
+            echo "| $tool | $qn | failed | | | | | |"
             continue
         fi
         gbs=$(awk -v b="$BYTES" -v t="$median" 'BEGIN{printf "%.3f", b/t/1e9}')
@@ -260,7 +276,8 @@ EXPECT=$(jq -r '"per kind: " + (.counts | to_entries | map("\(.key) \(.value)") 
             ratio=$(awk -v t="$median" -v o="${OURS_MEDIAN[$q]}" 'BEGIN{printf "%.2f", t/o}')
         fi
         rss_mb=$([ -n "$rss" ] && awk -v k="$rss" 'BEGIN{printf "%.0f", k/1024}' || echo "?")
-        printf '| %s | %s | %.3f | %s | %s | %s | %s |\n' "$tool" "$qn" "$median" "$gbs" "$ratio" "$rss_mb" "$ans"
+        anon_mb=$([ -n "$anon" ] && awk -v k="$anon" 'BEGIN{printf "%.0f", k/1024}' || echo "?")
+        printf '| %s | %s | %.3f | %s | %s | %s | %s | %s |\n' "$tool" "$qn" "$median" "$gbs" "$ratio" "$rss_mb" "$anon_mb" "$ans"
     done
     if [ "${#NOTES[@]}" -gt 0 ]; then
         echo
