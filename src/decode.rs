@@ -264,10 +264,10 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
             at: 0,
         });
     }
-    let top: RawFields<'a> = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
     let record = text.as_bytes();
     match hint {
         Hint::Nested(kind) => {
+            let top: RawFields<'a> = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
             let type_name = Cow::Borrowed(kind.as_str());
             Ok(Decoded::Entity(build(
                 kind,
@@ -280,35 +280,40 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
             )))
         }
         Hint::Record => {
-            if let (Some(type_name), Some((envelope, payload)), false) =
-                (&top.type_, top.payload(), top.has(ENTITY_KEYS))
+            // One pass: an envelope's payload is decoded in place (no
+            // second parse of its bytes); its exact bytes are then found
+            // by a walk over the record's structural masks.
+            let TopFields(mut top, item, data) =
+                serde_json::from_str(text).map_err(|e| json_error(e, text))?;
+            let payload = match (item, data) {
+                (Some(item), _) => Some((Envelope::Item, item)),
+                (None, Some(data)) => Some((Envelope::Data, data)),
+                (None, None) => None,
+            };
+            if let (Some(type_name), Some((envelope, Payload::Object(inner))), false) =
+                (&top.type_, payload, top.has(ENTITY_KEYS))
                 && top.has(TYPE_IS_STRING)
-                && payload.get().starts_with('{')
             {
-                let inner_text = payload.get();
-                let payload_at = inner_text.as_ptr() as usize - text.as_ptr() as usize;
-                let _ = envelope;
-                let inner: RawFields<'a> = serde_json::from_str(inner_text)
-                    .map_err(|e| shift(json_error(e, inner_text), payload_at))?;
                 let kind = Kind::from_type_name(type_name);
                 let name = if kind == Kind::Other {
                     type_name.clone()
                 } else {
                     Cow::Borrowed(kind.as_str())
                 };
+                let raw = match crate::scan::payload_bytes(record) {
+                    Some(raw) => raw,
+                    // Unusual spelling (an escaped key): find the payload
+                    // with serde_json instead.
+                    None => payload_by_serde(text)?,
+                };
                 return Ok(Decoded::Entity(build(
-                    kind,
-                    name,
-                    envelope,
-                    inner_text.as_bytes(),
-                    record,
-                    offset,
-                    inner,
+                    kind, name, envelope, raw, record, offset, *inner,
                 )));
             }
             if top.is_unit() {
                 return Ok(Decoded::Unit);
             }
+            top.item = None;
             let kind = top.classify();
             Ok(Decoded::Entity(build(
                 kind,
@@ -320,6 +325,97 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
                 top,
             )))
         }
+    }
+}
+
+/// The bytes of an envelope's payload (`item`, else `data`), found by
+/// serde_json: the slow path behind [`crate::scan::payload_bytes`].
+fn payload_by_serde(text: &str) -> Result<&[u8], DecodeError> {
+    let top: RawFields<'_> = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
+    top.item
+        .or(top.data)
+        .map(|raw| raw.get().as_bytes())
+        .ok_or(DecodeError {
+            kind: ErrorKind::Structure {
+                message: "envelope payload not found".into(),
+            },
+            at: 0,
+        })
+}
+
+/// The top level of a line: its fields, and an envelope's `item` and
+/// `data` decoded in the same pass.
+struct TopFields<'a>(RawFields<'a>, Option<Payload<'a>>, Option<Payload<'a>>);
+
+/// An envelope payload decoded in place: an object's fields, or any other
+/// value (then it is no envelope).
+enum Payload<'a> {
+    Object(Box<RawFields<'a>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for TopFields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TopVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
+            type Value = TopFields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let mut item = None;
+                let mut data = None;
+                let fields = visit_fields(map, &mut |key, map: &mut A| {
+                    match key {
+                        Key::Item => item = Some(map.next_value::<Payload<'a>>()?),
+                        Key::Data => data = Some(map.next_value::<Payload<'a>>()?),
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+                Ok(TopFields(fields, item, data))
+            }
+        }
+        d.deserialize_map(TopVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Payload<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PayloadVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for PayloadVisitor<'a> {
+            type Value = Payload<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let fields = FieldsVisitor(std::marker::PhantomData).visit_map(map)?;
+                Ok(Payload::Object(Box::new(fields)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Payload::Other)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Payload::Other)
+            }
+        }
+        d.deserialize_any(PayloadVisitor(std::marker::PhantomData))
     }
 }
 
@@ -505,16 +601,6 @@ struct RawFields<'a> {
 }
 
 impl<'a> RawFields<'a> {
-    /// The envelope payload; with both present, `item` (the export
-    /// envelope) wins.
-    fn payload(&self) -> Option<(Envelope, &'a RawValue)> {
-        match (self.item, self.data) {
-            (Some(item), _) => Some((Envelope::Item, item)),
-            (None, Some(data)) => Some((Envelope::Data, data)),
-            (None, None) => None,
-        }
-    }
-
     fn has(&self, keys: u32) -> bool {
         self.keys & keys != 0
     }
@@ -567,9 +653,24 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        visit_fields(map, &mut |_, _: &mut A| Ok(false))
+    }
+}
+
+/// The one-pass field collector. `hook` may take a key's value first
+/// (returning true); the top level uses it to decode envelope payloads.
+fn visit_fields<'de: 'a, 'a, A, H>(mut map: A, hook: &mut H) -> Result<RawFields<'a>, A::Error>
+where
+    A: MapAccess<'de>,
+    H: FnMut(Key, &mut A) -> Result<bool, A::Error>,
+{
+    {
         let mut f = RawFields::default();
         while let Some(key) = map.next_key::<Key>()? {
+            if hook(key, &mut map)? {
+                continue;
+            }
             match key {
                 Key::Type => {
                     f.keys |= HAS_TYPE;
@@ -901,6 +1002,22 @@ mod tests {
         );
         assert_eq!(e.id(), Some("m1"));
         assert_eq!(e.user_id(), Some("user-17"));
+    }
+
+    #[test]
+    fn payload_bytes_are_exact_however_spelled() {
+        for line in [
+            r#"{"type":"message","item":{"id":"m1","text":"hi"}}"#,
+            r#"{"type":"message","it\u0065m":{"id":"m1","text":"hi"}}"#,
+            r#"{ "item" : {"id":"m1","text":"hi"} , "type" : "message" }"#,
+            r#"{"type":"message","data":{"id":"x"},"item":{"id":"m1","text":"hi"}}"#,
+            r#"{"type":"message","item":{"id":"zz"},"item":{"id":"m1","text":"hi"}}"#,
+        ] {
+            let e = entity(line);
+            assert_eq!(e.kind(), Kind::Message, "{line}");
+            assert_eq!(e.raw(), br#"{"id":"m1","text":"hi"}"#, "{line}");
+            assert_eq!(e.id(), Some("m1"), "{line}");
+        }
     }
 
     #[test]

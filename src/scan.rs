@@ -260,6 +260,36 @@ pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quic
     })
 }
 
+thread_local! {
+    /// Scratch masks for [`payload_bytes`], reused by each thread.
+    static BLOCKS: std::cell::RefCell<Blocks> = std::cell::RefCell::new(Blocks::default());
+}
+
+/// The exact bytes of an envelope's payload (`item`, else `data`, the last
+/// of duplicates, as the decoder reads them) in a record that serde_json
+/// has already accepted. `None` when the walk gives up (an escaped key).
+pub(crate) fn payload_bytes(record: &[u8]) -> Option<&[u8]> {
+    let (start, len) = BLOCKS.with(|blocks| {
+        let mut blocks = blocks.try_borrow_mut().ok()?;
+        if !blocks.build(record) {
+            return None;
+        }
+        let walk = Walk {
+            bytes: record,
+            blocks: &blocks,
+        };
+        let open = blocks.next_token(0)?;
+        let top = walk.object(open)?;
+        top.payload().map(|(bytes, _)| {
+            (
+                bytes.as_ptr() as usize - record.as_ptr() as usize,
+                bytes.len(),
+            )
+        })
+    })?;
+    record.get(start..start + len)
+}
+
 /// FORMAT.md's bare-object rules (the same as the decoder's).
 fn classify(keys: u32) -> Kind {
     let has = |k| keys & k != 0;
