@@ -510,7 +510,7 @@ pub(crate) fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
             b'\\' if bytes.get(i + 1) == Some(&b'u') => {
                 let unit = hex4(&bytes[i + 2..]);
                 match unit {
-                    Some(hi @ 0xD800..=0xDBFF) => {
+                    Some(0xD800..=0xDBFF) => {
                         let lo = if bytes.get(i + 6) == Some(&b'\\')
                             && bytes.get(i + 7) == Some(&b'u')
                         {
@@ -522,7 +522,6 @@ pub(crate) fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
                             out.extend_from_slice(&bytes[i..i + 12]);
                             i += 12;
                         } else {
-                            let _ = hi;
                             out.extend_from_slice(b"\\ufffd");
                             changed = true;
                             i += 6;
