@@ -51,6 +51,18 @@ pub(crate) struct Repairs {
     /// Replace escaped lone surrogates (`\ud83d` alone) with U+FFFD
     /// instead of failing.
     pub lone_surrogates: bool,
+    /// Deepest nesting accepted inside an entity (0 means the default);
+    /// never above [`MAX_RECORD_DEPTH`].
+    pub max_depth: usize,
+}
+
+impl Repairs {
+    fn depth_limit(&self) -> usize {
+        match self.max_depth {
+            0 => MAX_RECORD_DEPTH,
+            n => n.min(MAX_RECORD_DEPTH),
+        }
+    }
 }
 
 fn is_ws(b: u8) -> bool {
@@ -118,10 +130,10 @@ pub(crate) fn decode_record<'a>(
     let decoded = decode_text(text, offset, hint).map_err(|e| shift(e, lead))?;
     // A v1 channel object is walked entity by entity (each checked then);
     // an entity must nest no deeper than serde_json can build.
-    if let (Decoded::Entity(_), Some(at)) = (&decoded, too_deep(record)) {
+    if let (Decoded::Entity(_), Some(at)) = (&decoded, too_deep(record, repairs.depth_limit())) {
         return Err(DecodeError {
             kind: ErrorKind::TooDeep {
-                max: MAX_RECORD_DEPTH,
+                max: repairs.depth_limit(),
             },
             at: lead + at,
         });
@@ -129,7 +141,7 @@ pub(crate) fn decode_record<'a>(
     Ok(decoded)
 }
 
-/// Deepest nesting accepted inside a record: serde_json's own recursion
+/// The deepest nesting an entity may have: serde_json's own recursion
 /// limit, so every entity can also be turned into a `serde_json::Value`.
 pub(crate) const MAX_RECORD_DEPTH: usize = 127;
 
@@ -149,11 +161,11 @@ fn has_surrogate_escape(record: &[u8]) -> bool {
     false
 }
 
-/// Where a record nests deeper than [`MAX_RECORD_DEPTH`], if it does.
+/// Where a record nests deeper than `limit`, if it does.
 /// Counting opening brackets first (SIMD) makes the common case free.
-fn too_deep(record: &[u8]) -> Option<usize> {
+fn too_deep(record: &[u8], limit: usize) -> Option<usize> {
     let opens = memchr::memchr2_iter(b'{', b'[', record).count();
-    if opens <= MAX_RECORD_DEPTH {
+    if opens <= limit {
         return None;
     }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
@@ -172,7 +184,7 @@ fn too_deep(record: &[u8]) -> Option<usize> {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                if depth > MAX_RECORD_DEPTH {
+                if depth > limit {
                     return Some(i);
                 }
             }
@@ -212,10 +224,12 @@ fn decode_repaired(
         text
     };
     let decoded = decode_text(&fixed, offset, hint)?;
-    if let (Decoded::Entity(_), Some(at)) = (&decoded, too_deep(fixed.as_bytes())) {
+    if let (Decoded::Entity(_), Some(at)) =
+        (&decoded, too_deep(fixed.as_bytes(), repairs.depth_limit()))
+    {
         return Err(DecodeError {
             kind: ErrorKind::TooDeep {
-                max: MAX_RECORD_DEPTH,
+                max: repairs.depth_limit(),
             },
             at,
         });

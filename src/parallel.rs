@@ -146,6 +146,7 @@ where
     let repairs = Repairs {
         lossy_utf8: builder.lossy_utf8,
         lone_surrogates: builder.lone_surrogates,
+        max_depth: builder.max_depth,
     };
     let chunks = Chunks {
         input,

@@ -157,7 +157,10 @@ impl ReaderBuilder {
         self
     }
 
-    /// Deepest nesting of containers the v1 walker follows (default 64).
+    /// Deepest nesting accepted (default 64): of containers the v1 walker
+    /// follows, and of objects and arrays inside one entity (at most 127,
+    /// serde_json's own limit, so every entity can become a `Value`). A
+    /// deeper entity is a [`ErrorKind::TooDeep`] error.
     pub fn max_depth(&mut self, depth: usize) -> &mut Self {
         self.max_depth = depth;
         self
@@ -394,6 +397,7 @@ impl<'a> Reader<'a> {
                 repairs: Repairs {
                     lossy_utf8: b.lossy_utf8,
                     lone_surrogates: b.lone_surrogates,
+                    max_depth: b.max_depth,
                 },
                 strict: b.strict,
                 yield_errors: b.yield_errors,
