@@ -26,6 +26,9 @@ struct ReadOptions {
     /// Largest single entity accepted in a v1 document, in bytes.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     max_entity: usize,
+    /// Deepest nesting of objects and arrays accepted (at most 127).
+    #[arg(long, default_value_t = 64, value_name = "LEVELS")]
+    max_depth: usize,
     /// Replace invalid UTF-8 with U+FFFD instead of rejecting the record.
     #[arg(long)]
     lossy_utf8: bool,
@@ -36,6 +39,7 @@ impl ReadOptions {
         let mut b = ReaderBuilder::new();
         b.max_line(self.max_line)
             .max_entity(self.max_entity)
+            .max_depth(self.max_depth)
             .lossy_utf8(self.lossy_utf8);
         b
     }
