@@ -54,3 +54,8 @@ pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceRead
 pub use source::{Compression, MappedFile};
 pub use summary::{Inspection, Summary, summarize, summarize_slice};
 pub use timestamp::Timestamp;
+
+/// The README's examples run as doc tests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
