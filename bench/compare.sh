@@ -292,4 +292,21 @@ EXPECT=$(jq -r '"per kind: " + (.counts | to_entries | map("\(.key) \(.value)") 
     for c in "${CMDS[@]}"; do echo "${c//$'\n'/ }"; done
 } >"$DATA/results.md"
 
+# Put the table into BENCHMARKS.md between its markers (the rest of that
+# file, written by hand, is kept).
+BENCH_MD=${BENCH_MD:-BENCHMARKS.md}
+python3 - "$DATA/results.md" "$BENCH_MD" <<'PY'
+import sys, pathlib
+results, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+begin, end = "<!-- compare.sh begin -->", "<!-- compare.sh end -->"
+block = f"{begin}\n{results.read_text().rstrip()}\n{end}"
+text = target.read_text() if target.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
+if begin in text and end in text:
+    head, rest = text.split(begin, 1)
+    text = head + block + rest.split(end, 1)[1]
+else:
+    text = text.rstrip() + "\n\n" + block + "\n"
+target.write_text(text)
+PY
+log "table written to $DATA/results.md and $BENCH_MD"
 cat "$DATA/results.md"
