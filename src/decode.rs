@@ -297,7 +297,7 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
             // One pass: an envelope's payload is decoded in place (no
             // second parse of its bytes); its exact bytes are then found
             // by a walk over the record's structural masks.
-            let TopFields(mut top, item, data) =
+            let TopFields(mut top, item, data, top_keys) =
                 serde_json::from_str(text).map_err(|e| json_error(e, text))?;
             let payload = match (item, data) {
                 (Some(item), _) => Some((Envelope::Item, item)),
@@ -314,7 +314,9 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
                 } else {
                     Cow::Borrowed(kind.as_str())
                 };
-                let raw = match crate::scan::payload_bytes(record) {
+                let raw = match compact_payload(record, top_keys, envelope)
+                    .or_else(|| crate::scan::payload_bytes(record))
+                {
                     Some(raw) => raw,
                     // Unusual spelling (an escaped key): find the payload
                     // with serde_json instead.
@@ -359,7 +361,39 @@ fn payload_by_serde(text: &str) -> Result<&[u8], DecodeError> {
 
 /// The top level of a line: its fields, and an envelope's `item` and
 /// `data` decoded in the same pass.
-struct TopFields<'a>(RawFields<'a>, Option<Payload<'a>>, Option<Payload<'a>>);
+struct TopFields<'a>(
+    RawFields<'a>,
+    Option<Payload<'a>>,
+    Option<Payload<'a>>,
+    usize,
+);
+
+/// The payload of the common compact envelope `{"type":"T","item":{...}}`
+/// (exactly these two keys, in this order, no spaces), found from its
+/// fixed prefix; anything else goes to the structural walk.
+fn compact_payload(record: &[u8], keys: usize, envelope: Envelope) -> Option<&[u8]> {
+    let rest = record.strip_prefix(b"{\"type\":\"")?;
+    if keys != 2 {
+        return None;
+    }
+    let close = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[close] != b'"' {
+        return None;
+    }
+    let key: &[u8] = match envelope {
+        Envelope::Item => b"\",\"item\":",
+        _ => b"\",\"data\":",
+    };
+    let payload = rest[close..].strip_prefix(key)?;
+    // The payload is the last value: it ends before the closing brace.
+    let end = payload.iter().rposition(|&b| b == b'}')?;
+    let payload = &payload[..end];
+    let payload = &payload[..payload
+        .iter()
+        .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?
+        + 1];
+    (payload.first() == Some(&b'{') && payload.last() == Some(&b'}')).then_some(payload)
+}
 
 /// An envelope payload decoded in place: an object's fields, or any other
 /// value (then it is no envelope).
@@ -379,7 +413,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for TopFields<'a> {
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let mut item = None;
                 let mut data = None;
+                let mut keys = 0;
                 let fields = visit_fields(map, &mut |key, map: &mut A| {
+                    keys += 1;
                     match key {
                         Key::Item => item = Some(map.next_value::<Payload<'a>>()?),
                         Key::Data => data = Some(map.next_value::<Payload<'a>>()?),
@@ -387,7 +423,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for TopFields<'a> {
                     }
                     Ok(true)
                 })?;
-                Ok(TopFields(fields, item, data))
+                Ok(TopFields(fields, item, data, keys))
             }
         }
         d.deserialize_map(TopVisitor(std::marker::PhantomData))
@@ -791,38 +827,64 @@ impl<'de> Deserialize<'de> for Key {
                 f.write_str("an object key")
             }
             fn visit_str<E: de::Error>(self, k: &str) -> Result<Key, E> {
-                Ok(match k {
-                    "type" => Key::Type,
-                    "item" => Key::Item,
-                    "data" => Key::Data,
-                    "id" => Key::Id,
-                    "cid" => Key::Cid,
-                    "channel_cid" => Key::ChannelCid,
-                    "channel_type" => Key::ChannelType,
-                    "channel_id" => Key::ChannelId,
-                    "message_id" => Key::MessageId,
-                    "user_id" => Key::UserId,
-                    "user" => Key::User,
-                    "created_by" => Key::CreatedBy,
-                    "text" => Key::Text,
-                    "parent_id" => Key::ParentId,
-                    "created_at" => Key::CreatedAt,
-                    "channel" => Key::Channel,
-                    "messages" => Key::Messages,
-                    "members" => Key::Members,
-                    "channels" => Key::Channels,
-                    "html" => Key::Flag(HAS_HTML),
-                    "config" => Key::Flag(HAS_CONFIG),
-                    "member_count" => Key::Flag(HAS_MEMBER_COUNT),
-                    "channel_role" => Key::Flag(HAS_CHANNEL_ROLE),
-                    "last_read" => Key::Flag(HAS_LAST_READ),
-                    "role" => Key::Flag(HAS_ROLE),
-                    "name" => Key::Flag(HAS_NAME),
-                    _ => Key::Other,
-                })
+                Ok(key_of(k.as_bytes()))
             }
         }
         d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The key's meaning. Dispatches on length and first byte before any
+/// comparison: most keys of an entity are of no interest and cost one or
+/// two compares.
+fn key_of(k: &[u8]) -> Key {
+    match (k.len(), k.first().copied().unwrap_or(0)) {
+        (2, b'i') if k == b"id" => Key::Id,
+        (3, b'c') if k == b"cid" => Key::Cid,
+        (4, b't') if k == b"type" => Key::Type,
+        (4, b't') if k == b"text" => Key::Text,
+        (4, b'i') if k == b"item" => Key::Item,
+        (4, b'd') if k == b"data" => Key::Data,
+        (4, b'u') if k == b"user" => Key::User,
+        (4, b'h') if k == b"html" => Key::Flag(HAS_HTML),
+        (4, b'r') if k == b"role" => Key::Flag(HAS_ROLE),
+        (4, b'n') if k == b"name" => Key::Flag(HAS_NAME),
+        (6, b'c') if k == b"config" => Key::Flag(HAS_CONFIG),
+        (7, b'u') if k == b"user_id" => Key::UserId,
+        (7, b'c') if k == b"channel" => Key::Channel,
+        (7, b'm') if k == b"members" => Key::Members,
+        (8, b'm') if k == b"messages" => Key::Messages,
+        (8, b'c') if k == b"channels" => Key::Channels,
+        (9, b'p') if k == b"parent_id" => Key::ParentId,
+        (9, b'l') if k == b"last_read" => Key::Flag(HAS_LAST_READ),
+        (10, b'c') if k == b"channel_id" => Key::ChannelId,
+        (10, b'c') if k == b"created_at" => Key::CreatedAt,
+        (10, b'c') if k == b"created_by" => Key::CreatedBy,
+        (10, b'm') if k == b"message_id" => Key::MessageId,
+        (11, b'c') if k == b"channel_cid" => Key::ChannelCid,
+        (12, b'c') if k == b"channel_type" => Key::ChannelType,
+        (12, b'c') if k == b"channel_role" => Key::Flag(HAS_CHANNEL_ROLE),
+        (12, b'm') if k == b"member_count" => Key::Flag(HAS_MEMBER_COUNT),
+        _ => Key::Other,
+    }
+}
+
+/// A key of a user object: only `id` matters there.
+struct IdKey(bool);
+
+impl<'de> Deserialize<'de> for IdKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = IdKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: de::Error>(self, k: &str) -> Result<IdKey, E> {
+                Ok(IdKey(k == "id"))
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
 
@@ -897,8 +959,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for UserRef<'a> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut id = None;
-                while let Some(key) = map.next_key::<Key>()? {
-                    if key == Key::Id {
+                while let Some(IdKey(is_id)) = map.next_key::<IdKey>()? {
+                    if is_id {
                         id = map.next_value::<Text<'a>>()?.0;
                     } else {
                         map.next_value::<IgnoredAny>()?;
