@@ -188,6 +188,10 @@ fn parse_time(text: &str) -> Result<Timestamp> {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     finders: Vec<memmem::Finder<'static>>,
+    /// When every id character is printable ASCII other than `"`, `\\`
+    /// and `/`, the only escapes that can spell one are `\u00XX`: search
+    /// for that prefix instead of visiting every backslash.
+    u00: Option<memmem::Finder<'static>>,
     /// Characters of the ids: ASCII in a bitmap, the rest in a list.
     ascii: [bool; 128],
     other: Vec<char>,
@@ -217,7 +221,13 @@ impl Prefilter {
                 needles.push(id.clone().into_bytes());
             }
         }
+        let plain_ascii = other.is_empty()
+            && ids
+                .iter()
+                .flat_map(|id| id.bytes())
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'/') || b == b' ');
         Prefilter {
+            u00: plain_ascii.then(|| memmem::Finder::new(b"\\u00").into_owned()),
             finders: needles
                 .iter()
                 .map(|n| {
@@ -258,9 +268,20 @@ impl Prefilter {
         // An id spelled (partly) with escapes. Every escape's backslash is
         // visited (an escaped backslash's second half too, which can only
         // add a candidate, never lose one).
-        for i in memchr::memchr_iter(b'\\', text) {
-            if self.escape_in_ids(&text[i..]) {
-                hits.push(i);
+        match &self.u00 {
+            Some(u00) => {
+                for i in u00.find_iter(text) {
+                    if self.escape_in_ids(&text[i..]) {
+                        hits.push(i);
+                    }
+                }
+            }
+            None => {
+                for i in memchr::memchr_iter(b'\\', text) {
+                    if self.escape_in_ids(&text[i..]) {
+                        hits.push(i);
+                    }
+                }
             }
         }
         hits.sort_unstable();
