@@ -196,7 +196,9 @@ impl Walker {
                     if b != b'"' {
                         return Err(self.unexpected(win, b, "an object key"));
                     }
-                    let key = self.read_key(win)?;
+                    // A key longer than an entity may be: nothing sensible
+                    // follows in a channel object.
+                    let key = self.read_key(win)?.map_err(FrameError::fatal)?;
                     self.colon(win)?;
                     if let Some(frame) = self.dispatch(win, &key)? {
                         return Ok(Some(frame));
@@ -307,7 +309,19 @@ impl Walker {
             if b != b'"' {
                 return self.record_rest(win, start).map(Some);
             }
-            let key = self.read_key(win)?;
+            let key = match self.read_key(win)? {
+                Ok(key) => key,
+                Err(error) => {
+                    // The record is too large: drop the rest of it and go
+                    // on after it.
+                    self.floor = None;
+                    self.scan(win, self.pos, 1, true)?;
+                    return Err(FrameError {
+                        error,
+                        fatal: false,
+                    });
+                }
+            };
             if self.require(win)? != b':' {
                 return self.record_rest(win, start).map(Some);
             }
@@ -373,8 +387,22 @@ impl Walker {
         if self.skip_ws(win)? == Some(b'{') {
             self.pos += 1;
             if self.skip_ws(win)? == Some(b'"') {
-                let key = self.read_key(win)?;
-                answer = UNIT_KEYS.contains(&key.as_str());
+                // Compare the raw bytes (a few, kept by the floor): an
+                // escaped spelling is not taken for a wrapper.
+                for key in UNIT_KEYS {
+                    let quoted = format!("\"{key}\"");
+                    while win.end() < self.pos + quoted.len() as u64 {
+                        let keep = self.floor.unwrap_or(at).min(at);
+                        if !win.fill(keep).map_err(FrameError::fatal)? {
+                            break;
+                        }
+                    }
+                    if win.end() >= self.pos + quoted.len() as u64
+                        && win.range(self.pos, self.pos + quoted.len() as u64) == quoted.as_bytes()
+                    {
+                        answer = true;
+                    }
+                }
             }
         }
         self.pos = at;
@@ -615,11 +643,18 @@ impl Walker {
     }
 
     /// Reads an object key (a JSON string) at the current position.
-    fn read_key(&mut self, win: &mut Window<'_>) -> Result<String, FrameError> {
+    /// Reads an object key (a JSON string) at the current position. A key
+    /// longer than `max_entity` is read to its end without being kept and
+    /// comes back as `Ok(Err(EntityTooLarge))`, placed at the start of the
+    /// record holding it (or of the key, outside a probed record): the
+    /// same answer whether or not the key crossed a refill.
+    fn read_key(&mut self, win: &mut Window<'_>) -> Result<Result<String, Error>, FrameError> {
         let start = self.pos;
-        let keep = self.mark.unwrap_or(start).min(start);
-        let keep = self.floor.map_or(keep, |f| f.min(keep));
+        let record = self.floor.unwrap_or(start);
+        let mut keep = self.mark.unwrap_or(start).min(start);
+        keep = self.floor.map_or(keep, |f| f.min(keep));
         self.mark = Some(keep);
+        let mut too_large: Option<Error> = None;
         self.pos += 1;
         loop {
             match win.byte(self.pos) {
@@ -630,14 +665,14 @@ impl Walker {
                 }
                 Some(_) => self.pos += 1,
                 None => {
-                    if (self.pos - start) as usize > self.max_entity {
-                        return Err(FrameError::fatal(error_at(
-                            win,
-                            ErrorKind::EntityTooLarge {
-                                max: self.max_entity,
-                            },
-                            start,
-                        )));
+                    if too_large.is_none() && (self.pos - start) as usize > self.max_entity {
+                        too_large = Some(self.too_large_at(win, record));
+                    }
+                    if too_large.is_some() {
+                        // Keep nothing more of an abandoned record.
+                        self.floor = None;
+                        keep = self.pos.min(win.end());
+                        self.mark = Some(keep);
                     }
                     if !win.fill(keep).map_err(FrameError::fatal)? {
                         return Err(self.truncated(win));
@@ -645,8 +680,14 @@ impl Walker {
                 }
             }
         }
+        if too_large.is_none() && (self.pos - start) as usize > self.max_entity {
+            too_large = Some(self.too_large_at(win, record));
+        }
+        if let Some(error) = too_large {
+            return Ok(Err(error));
+        }
         let raw = win.range(start, self.pos);
-        serde_json::from_slice::<String>(raw).map_err(|e| {
+        serde_json::from_slice::<String>(raw).map(Ok).map_err(|e| {
             FrameError::fatal(error_at(
                 win,
                 ErrorKind::Json {
@@ -655,6 +696,16 @@ impl Walker {
                 start,
             ))
         })
+    }
+
+    fn too_large_at(&self, win: &Window<'_>, at: u64) -> Error {
+        error_at(
+            win,
+            ErrorKind::EntityTooLarge {
+                max: self.max_entity,
+            },
+            at,
+        )
     }
 
     fn truncated(&self, win: &Window<'_>) -> FrameError {
