@@ -1,0 +1,304 @@
+//! Inputs found by the fuzz targets in `fuzz/` (see README, "Fuzzing"),
+//! minimized, each with the behaviour it must keep.
+//!
+//! Tests of library bugs not fixed yet are `#[ignore = "BUG: ..."]`; run
+//! them with `cargo test --test regressions -- --ignored`.
+
+use std::io::Write;
+use stream_chat_export::{Entity, ErrorKind, Kind, ReaderBuilder, Report};
+
+/// Reads `data` as one input from a slice; checks the accounting identity.
+fn read(b: &ReaderBuilder, data: &[u8]) -> (Vec<Entity<'static>>, Report) {
+    let mut reader = b.from_slice(data);
+    // Lenient: only a gzip stream that cannot even be opened hands out an
+    // error (once); data errors are counted in the report.
+    let opened = reader.reader().is_some();
+    let mut entities = Vec::new();
+    for item in reader.by_ref() {
+        match item {
+            Ok(e) => entities.push(e.into_owned()),
+            Err(e) => assert!(!opened, "lenient reader handed out {e}"),
+        }
+    }
+    let report = reader.take_report();
+    assert_eq!(
+        report.records,
+        report.entities + report.errors,
+        "{report:?}"
+    );
+    (entities, report)
+}
+
+fn strict_surrogates() -> ReaderBuilder {
+    let mut b = ReaderBuilder::new();
+    b.lossy_surrogates(false);
+    b
+}
+
+/// line_vs_serde: an escaped lone surrogate in a value the decoder skips
+/// (here a nested object's field) was not checked: the record became an
+/// entity not marked lossy, whose `to_value()` failed, although
+/// `lossy_surrogates(false)` asks for lone surrogates to be rejected.
+#[test]
+fn lone_surrogate_in_skipped_field_rejected_when_strict() {
+    for line in [
+        br#"{"":{"":"\udf0d"}}"#.as_slice(),
+        br#"{"":{"":"\ud83d"}}"#,
+        br#"{"id":"m1","text":"x","custom":"\ud83d"}"#,
+    ] {
+        let (entities, report) = read(&strict_surrogates(), line);
+        assert_eq!(
+            (entities.len(), report.errors),
+            (0, 1),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+/// The same input with the default (repairing) settings: the entity must
+/// be repaired (lossy, U+FFFD) so that its JSON parses (it was not).
+#[test]
+fn lone_surrogate_in_skipped_field_repaired_by_default() {
+    let line = br#"{"id":"m1","text":"x","custom":"\ud83d"}"#;
+    let (entities, report) = read(&ReaderBuilder::new(), line);
+    assert_eq!((entities.len(), report.errors), (1, 0));
+    let e = &entities[0];
+    assert!(e.is_lossy());
+    let value = e.to_value().expect("repaired JSON parses");
+    assert_eq!(value["custom"], "\u{fffd}");
+}
+
+/// A lone surrogate the decoder does read (a key field such as `text`) is
+/// handled as documented: an error when strict, repaired by default.
+#[test]
+fn lone_surrogate_in_key_field() {
+    let line = br#"{"type":"message","item":{"id":"m1","text":"regul\ud83d","user":{"id":"u2"}}}"#;
+    let (entities, report) = read(&strict_surrogates(), line);
+    assert_eq!((entities.len(), report.errors), (0, 1));
+    let (entities, report) = read(&ReaderBuilder::new(), line);
+    assert_eq!((entities.len(), report.errors), (1, 0));
+    assert!(entities[0].is_lossy());
+    assert_eq!(entities[0].text(), Some("regul\u{fffd}"));
+}
+
+/// line_vs_serde: `7E900` is beyond f64. serde_json::Value rejects it; the
+/// reader, which skips values it does not need unparsed, accepts the
+/// record and keeps the number as written (see tests/hostile.rs). This is
+/// the observed, accepted behaviour: `to_value()` fails, `get()` works.
+#[test]
+fn number_out_of_range_is_kept_as_written() {
+    let (entities, report) = read(&ReaderBuilder::new(), br#"{"":7E900}"#);
+    assert_eq!((entities.len(), report.errors), (1, 0));
+    let e = &entities[0];
+    assert_eq!(e.kind(), Kind::Other);
+    assert_eq!(e.get("").map(|v| v.get()), Some("7E900"));
+    assert!(e.to_value().is_err());
+}
+
+/// line_vs_serde: one line, invalid UTF-8 and a `\u` escape cut by the end
+/// of input (serde_json: "EOF while parsing a string"). Read as a document
+/// (a first value ending in EOF may be a truncated compact v1 export), the
+/// walker ends the string at the `"` after `\u`: the line gives two errors
+/// (invalid UTF-8, then the stray `}`), and no entity.
+#[test]
+fn garbled_line_ending_in_an_escape() {
+    let line = b"{\"type\":\"m-5\",\"cid\":\"messaging\xbaunicosa\\f cu00eJjJJJJJg\\fcafe\\u\"}}";
+    assert!(serde_json::from_slice::<serde_json::Value>(line).is_err());
+    for b in [ReaderBuilder::new(), strict_surrogates()] {
+        let (entities, report) = read(&b, line);
+        assert!(entities.is_empty());
+        assert!(report.errors >= 1);
+        assert!(
+            report
+                .first_errors
+                .iter()
+                .any(|e| matches!(e.kind(), ErrorKind::InvalidUtf8))
+        );
+    }
+}
+
+/// line_vs_serde: an integer `type` does not make an envelope; the record
+/// is a bare entity, all of it.
+#[test]
+fn integer_type_is_not_an_envelope() {
+    let line = br#"{"type":111,"data":{"ed":true,"inated_at":"257Z"}}"#;
+    let (entities, report) = read(&ReaderBuilder::new(), line);
+    assert_eq!((entities.len(), report.errors), (1, 0));
+    let e = &entities[0];
+    assert_eq!(e.kind(), Kind::Other);
+    assert_eq!(e.raw(), line.as_slice());
+    assert_eq!(
+        e.to_value().unwrap(),
+        serde_json::from_slice::<serde_json::Value>(line).unwrap()
+    );
+}
+
+/// line_vs_serde: duplicate `data` keys: the last wins, as in
+/// serde_json::Value (README, "Duplicate keys").
+#[test]
+fn duplicate_payload_keys_last_wins() {
+    for line in [
+        br#"{"type":"user","data":{"id":"a"},"data":{"id":"b"}}"#.as_slice(),
+        br#"{"type":"user","item":{"id":"a"},"item":{"id":"b"}}"#,
+        br#"{"type":"user","item":{"id":"b"},"data":{"id":"a"}}"#,
+    ] {
+        let (entities, _) = read(&ReaderBuilder::new(), line);
+        assert_eq!(entities.len(), 1);
+        assert_eq!(
+            entities[0].id(),
+            Some("b"),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+/// reader_gzip: this input (a line file whose first object is not closed,
+/// so it is read as a document) panicked with "attempt to subtract with
+/// overflow" at src/source.rs:171 (`Window::range`, `start - self.base`)
+/// when run through the target's steps: raw bytes behind a gzip magic, the
+/// input gzipped whole and as two members split at byte 123, and both cut
+/// at compressed byte 123, with 64-byte read blocks. Found against the
+/// source of 2026-11-26 ~23:01 UTC; it no longer reproduces.
+#[test]
+fn gzip_document_window_underflow() {
+    let data: &[u8] = GZ_WINDOW_INPUT.as_bytes();
+    let gzip = |parts: &[&[u8]]| {
+        let mut out = Vec::new();
+        for part in parts {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(part).unwrap();
+            out.extend(enc.finish().unwrap());
+        }
+        out
+    };
+    let mut b = ReaderBuilder::new();
+    b.buffer_size(64);
+    let stream = |bytes: &[u8]| {
+        if let Ok(mut r) = b.from_reader(bytes) {
+            while r.next_entity().is_some() {}
+            let report = r.report();
+            assert_eq!(report.records, report.entities + report.errors);
+        }
+    };
+    let mut fake = vec![0x1f, 0x8b];
+    fake.extend_from_slice(data);
+    read(&b, &fake);
+    stream(&fake);
+    let mut fake = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    fake.extend_from_slice(data);
+    read(&b, &fake);
+    let split = data[0] as usize % (data.len() + 1);
+    let one = gzip(&[data]);
+    let two = gzip(&[&data[..split], &data[split..]]);
+    let plain = read(&b, data);
+    for compressed in [&one, &two] {
+        let (entities, report) = read(&b, compressed);
+        assert_eq!(
+            (entities.len(), report.errors),
+            (plain.0.len(), plain.1.errors)
+        );
+        stream(compressed);
+    }
+    let cut = split % (one.len() + 1);
+    read(&b, &one[..cut]);
+    stream(&two[..cut.min(two.len())]);
+    // Whatever the framing, a truncated stream is an error, not a panic.
+    let (_, report) = read(&b, &one[..one.len() / 2]);
+    assert!(report.errors >= 1);
+    assert!(
+        report
+            .first_errors
+            .iter()
+            .any(|e| matches!(e.kind(), ErrorKind::Gzip(_) | ErrorKind::Truncated { .. }))
+    );
+}
+
+/// Slice and stream (64-byte blocks) reads of `data`: entities' ids, and
+/// the errors with their positions.
+fn slice_and_stream(b: &ReaderBuilder, data: &[u8]) -> [(Vec<String>, Vec<String>); 2] {
+    let errors = |r: &Report| {
+        assert_eq!(r.records, r.entities + r.errors, "{r:?}");
+        r.first_errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
+    let ids = |e: &Entity<'_>| e.id().unwrap_or("-").to_string();
+    let (entities, report) = read(b, data);
+    let slice = (entities.iter().map(ids).collect(), errors(&report));
+    let mut b = b.clone();
+    b.buffer_size(64);
+    let mut reader = b.from_reader(data).unwrap();
+    let mut streamed = Vec::new();
+    while let Some(e) = reader.next_entity() {
+        streamed.push(ids(&e.unwrap()));
+    }
+    let stream = (streamed, errors(reader.report()));
+    [slice, stream]
+}
+
+/// reader_any: in a document, an object key longer than `max_entity`
+/// (as found: followed by a stray `}`). The slice path reports the record
+/// (2:4) as too large and the stray brace (4:137) as a structure error; the
+/// stream path (64-byte blocks) stops at a fatal EntityTooLarge at the key
+/// (3:10). Both must report the record and go on.
+#[test]
+fn long_key_over_max_entity_slice_vs_stream() {
+    let mut b = ReaderBuilder::new();
+    b.lossy_utf8(true)
+        .max_line(100)
+        .max_entity(100)
+        .max_depth(4);
+    // As found (minimized): the value after the key is not JSON either.
+    let data = format!("[\n  {{\n    \"{}r\":er1}}\n  }}\n]\n", "A".repeat(116));
+    let [slice, stream] = slice_and_stream(&b, data.as_bytes());
+    assert_eq!(slice, stream);
+    // The record is too large; the stray `}` after it is a structure error.
+    assert_eq!(
+        slice.1,
+        [
+            "2:4: entity larger than the maximum of 100 bytes",
+            "4:137: unexpected structure: expected ',' or ']', found '}'"
+        ]
+    );
+}
+
+/// The same shape without the stray brace: the next record is read.
+#[test]
+fn long_key_over_max_entity_next_record() {
+    let mut b = ReaderBuilder::new();
+    b.max_entity(100);
+    let data = format!(
+        "[\n  {{\n    \"{}r\":1}},\n  {{\"id\": \"u2\", \"name\": \"b\"}}\n]\n",
+        "A".repeat(116)
+    );
+    let [slice, stream] = slice_and_stream(&b, data.as_bytes());
+    assert_eq!(slice, stream);
+    assert_eq!(slice.0, ["u2"]);
+    assert_eq!(
+        slice.1,
+        ["2:4: entity larger than the maximum of 100 bytes"]
+    );
+}
+
+const GZ_WINDOW_INPUT: &str = GZ;
+
+const GZ: &str = r#"{"id":"general","type":"messaging","cid":"messaging:general","created_at":"2021-02-17T08:17:49.745857Z","updated_at":"2021-02-17T08:17:49.745857Z","created_by":{"id":"user-1","role":"admin","created_at":"2020-12-09T08:17:49.745857Z","updated_at":"2020-","updated_at":"2021-02-17T08:18:29.745857Z"}
+{"message_id":"general-m3","type":"love","user_id":"user-2","score":1,"created_at":"2021-02-17T08:20:39.745857Z"}
+{"id":"general-m1","text":"Hello everyone!","html":"\u003cp\u003eHello everyone!\u003c/p\u003e\n","type":"regular","user":{"id":"user-1","role":"admin","created_at":"2020-12-09T08:17:49.745857Z","updated_at":"2020-12-09T09:17:49.745857Z","last_active":"2020-12-09T10:17:49.745857123Z","banned":false,"online":false,"name":"Grace Hopper"},"attachments":[],"latest_reactions":[{"message_id":"general-m1","user_id":"user-17","use57123Z","banned":false,"online":false,"name":"Ada Lovelace"},"type":"like","score":1,"created_at":"2021-02-17T08:18:19.745857Z","updated_at":"2021-02-17T08:18:19.745857Z"}],"own_reactions":[],"reaction_counts":{"like":1},"reaction_scores":{"like":1},"reply_count":0,"deleted_reply_count":0,"cid":"messaging:general","created_at":"2021-02-17T08:18:49.745857Z","updated_at":"2021-02-17T08:18:49.745857Z","shadowed":false,"mentioned_users":[],"silent":false,"pinned":false,"pinned_at":null,"pinned_by":null,"pin_expires":null}
+{"id":"bare-html-only","cid":"messaging:general","html":"\u003cp\u003ehtml only\u003c/p\u003e\n","user_id":"user-2","created_at":"2021-02-17T08:24:29.745857Z"}
+{"id":"bare-text-name","text":"has a name too","name":"not a user","user":{"id":"user-7","role":"moderator","created_at":"2020-12-29T08:17:49.745857Z","updated_at":"2020-12-29T09:17:49.745857Z","last_active":"2020-12-29T10:17:49.745857123Z","banned":false,"online":false,"name":"Katherine Johnson"},"created_at":"2021-02-17T08:24:39.745857Z"}
+{"user_id":"user-1","user":{"id":"user-1","role":"admin","created_at":"2020-12-09T08:17:49.745857Z","updated_at":"2020-12-09T09:17:49.745857Z","last_active":"2020-12-09T10:17:49.745857123Z","banned":false,"online":false,"name":"Grace Hopper"},"status":"member","created_at":"2021AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-02-17T08:17:49.745857Z","updated_at":"2021-02-17T08:17:49.745857Z","banned":false,"shadow_banned":false,"role":"owner","channel_role":"channel_moderator","notifications_muted":false}
+{"user_id":"user-170","user":{"id":"user-170","role":"user","created_at":"2020-11-29T08:17:49.745857Z","updated_at":"2020-11-29T09:17:49.745857Z","last_active":"2020-11-29T10:17:49.745857123Z","banned":false,"online":false,"name":"Ada Byron"},"created_at":"2021-02-17T08:18:09.745857Z"}
+{"user_id":"user-7","channel_role":"channel_member","last_read":"2021-02-1T86:207:09.745857Z","created_at":"2021-02-17T08:18:10.745857Z"}
+{"user":{"id":"user-2","role":"user","created_at":"2020-12-19T08:17:49.745857Z","updated_at":"2020-12-19T09:17:49.745857Z","last_active":"2020-12-19T10:17:49.745857123Z","banned":false,"online":false,"name":"Linus Pauling"},"last_read":"2021-02-17T08:27:49.745857Z","unread_messages":0,"last_read_message_id":"general-m5"}
+{"user_id":"user-1","last_read":"2021-02-17T08:27:59.745857Z","unread_messages":3}
+{"id":"user-7","role":"moderator","created_at":"2020-12-29T08:17:49.745857Z","updated_at":"2020-12-29T09:17:49.745857Z","last_active":"2020-12-29T10:17:49.745857123Z","banned":false,"online":false,"name":"Katherine Johnson"}
+{"id":"user-2","name":"Linus Pauling"}
+{"id":"user-1","role":"admin","created_at":"2020-12-09T08:17:49.745857Z"}
+{"id":"only-an-id"}
+{"cid":"messaging:general","event":"typing.start","user_id":"user-17"}
+{"kind":"custom_data","payload":{"a":[1,2,3]},"created_at":"2021-02-17T08:29:29.745857Z"}
+"#;
