@@ -103,6 +103,45 @@ impl<'a> Walk<'a> {
         (!self.bytes[at..end].contains(&b'\\')).then_some(end)
     }
 
+    /// The `created_at` of the object spanning `[open, open + len)`, found
+    /// by searching for the key's bytes and keeping the last occurrence
+    /// that is a key of this object (an opening quote at depth 1, followed
+    /// by a colon) — the decoder's answer, duplicates included. `Some(None)`
+    /// when there is none (or it is `null`); `None` when something is
+    /// unusual (a non-string value): walk the object instead.
+    fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
+        const KEY: &[u8] = b"\"created_at\"";
+        let b = self.bytes;
+        let object = b.get(open..open + len)?;
+        let mut found: Option<Option<&'a [u8]>> = Some(None);
+        for hit in memchr::memmem::find_iter(object, KEY) {
+            let at = open + hit;
+            if !self.blocks.opens_string(at) || self.blocks.depth_delta(open, at) != 1 {
+                continue;
+            }
+            let colon = self.token_at(at + KEY.len())?;
+            if b[colon] != b':' {
+                continue; // a value that happens to read "created_at"
+            }
+            if !is_ws(&b[at + KEY.len()..colon]) {
+                return None;
+            }
+            let start = self.token_at(colon + 1)?;
+            found = Some(match b[start] {
+                b'"' => {
+                    if !is_ws(&b[colon + 1..start]) {
+                        return None;
+                    }
+                    let end = self.blocks.next_quote(start + 1)?;
+                    Some(&b[start..=end])
+                }
+                b',' | b'}' if trim_ws(&b[colon + 1..start]) == b"null" => None,
+                _ => return None,
+            });
+        }
+        found
+    }
+
     /// The object whose `{` is at `open`: its keys of interest, and where
     /// it ends.
     fn object(&self, open: usize) -> Option<Object<'a>> {
@@ -233,7 +272,18 @@ pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quic
             return None;
         }
         let name = plain_string(top.type_value?)?;
-        let inner = walk.object(token)?;
+        // Usually the payload's `created_at` is found directly; the full
+        // walk of its keys is the fallback.
+        let inner = match walk.top_level_created_at(token, payload.len()) {
+            Some(created_at) => Object {
+                keys: 0,
+                type_value: None,
+                item: None,
+                data: None,
+                created_at,
+            },
+            None => walk.object(token)?,
+        };
         let kind = Kind::from_type_name(std::str::from_utf8(name).ok()?);
         let name = if kind == Kind::Other {
             name
@@ -326,6 +376,30 @@ mod tests {
         let q = quick(line).unwrap();
         assert_eq!(q.type_name, b"message");
         assert_eq!(q.created_at, Some(&b"2024-03-05T00:00:00Z"[..]));
+    }
+
+    /// The direct search for the payload's `created_at` agrees with the
+    /// decoder on the shapes that could fool it.
+    #[test]
+    fn payload_created_at_agrees_with_the_decoder() {
+        use crate::decode::{Decoded, Hint, Repairs, decode_record};
+        for line in [
+            r#"{"type":"message","item":{"user":{"created_at":"2020-01-01T00:00:00Z"},"created_at":"2024-03-05T00:00:00Z"}}"#,
+            r#"{"type":"message","item":{"created_at":"2024-01-01T00:00:00Z","x":1,"created_at":"2024-03-05T00:00:00Z"}}"#,
+            r#"{"type":"message","item":{"sort":"created_at","text":"say \"created_at\": no"}}"#,
+            r#"{"type":"message","item":{"created_at":null}}"#,
+            r#"{"type":"message","item":{"a":[{"created_at":"2019-01-01T00:00:00Z"}],"b":"x"}}"#,
+            r#"{"type":"message","item":{"created_at" : "2024-03-05T00:00:00Z" }}"#,
+            r#"{"type":"message","meta":{"created_at":"2000-01-01T00:00:00Z"},"item":{"id":"m"}}"#,
+        ] {
+            let want = match decode_record(line.as_bytes(), 0, Hint::Record, Repairs::default()) {
+                Ok(Decoded::Entity(e)) => e.created_at_text().map(str::to_string),
+                other => panic!("{line}: {other:?}"),
+            };
+            let got = quick(line.as_bytes())
+                .map(|q| q.created_at.map(|t| String::from_utf8(t.to_vec()).unwrap()));
+            assert_eq!(got, Some(want), "{line}");
+        }
     }
 
     #[test]

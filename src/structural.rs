@@ -210,6 +210,44 @@ impl Blocks {
         self.next::<1>(from)
     }
 
+    /// Opening minus closing brackets (outside strings) in `[from, to)`.
+    pub fn depth_delta(&self, from: usize, to: usize) -> i64 {
+        let count = |which: usize| -> i64 {
+            let mut n = 0i64;
+            let (first, last) = (from / 64, to / 64);
+            for block in first..=last.min(self.masks.len().saturating_sub(1)) {
+                let mut bits = self.masks[block][which];
+                if block == first {
+                    bits &= !0u64 << (from % 64);
+                }
+                if block == last {
+                    bits &= (1u64 << (to % 64)) - 1;
+                }
+                n += i64::from(bits.count_ones());
+            }
+            n
+        };
+        count(OPENS) - count(CLOSES)
+    }
+
+    /// Is there an unescaped quote at `at` that opens a string (an even
+    /// number of unescaped quotes before it)?
+    pub fn opens_string(&self, at: usize) -> bool {
+        let (block, bit) = (at / 64, at % 64);
+        let Some(mask) = self.masks.get(block) else {
+            return false;
+        };
+        if mask[QUOTES] & (1 << bit) == 0 {
+            return false;
+        }
+        let before: u32 = self.masks[..block]
+            .iter()
+            .map(|m| m[QUOTES].count_ones())
+            .sum::<u32>()
+            + (mask[QUOTES] & ((1u64 << bit) - 1)).count_ones();
+        before % 2 == 0
+    }
+
     /// The position of the bracket closing the one at `open`.
     pub fn matching_close(&self, open: usize) -> Option<usize> {
         let mut depth = 0usize;
