@@ -111,12 +111,18 @@ impl<'a> Walk<'a> {
     /// unusual (a non-string value): walk the object instead.
     fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
         const KEY: &[u8] = b"\"created_at\"";
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
         let b = self.bytes;
         let object = b.get(open..open + len)?;
         let mut found: Option<Option<&'a [u8]>> = Some(None);
-        for hit in memchr::memmem::find_iter(object, KEY) {
+        // Depth relative to the object, carried from hit to hit.
+        let (mut depth, mut depth_at) = (0i64, open);
+        for hit in FINDER.find_iter(object) {
             let at = open + hit;
-            if !self.blocks.opens_string(at) || self.blocks.depth_delta(open, at) != 1 {
+            depth += self.blocks.depth_delta(depth_at, at);
+            depth_at = at;
+            if depth != 1 || !self.blocks.opens_string(at) {
                 continue;
             }
             let colon = self.token_at(at + KEY.len())?;

@@ -248,22 +248,36 @@ impl Blocks {
         before % 2 == 0
     }
 
-    /// The position of the bracket closing the one at `open`.
+    /// The position of the bracket closing the one at `open`. Whole blocks
+    /// where the depth cannot fall to zero are passed with two popcounts;
+    /// bits are visited one by one only where it might.
     pub fn matching_close(&self, open: usize) -> Option<usize> {
-        let mut depth = 0usize;
-        let mut at = open;
+        let mut depth = 0i64;
+        let mut block = open / 64;
+        let mut from_bit = open % 64;
         loop {
-            let p = self.next::<6>(at)?;
-            let block = &self.masks[p / 64];
-            if block[OPENS] & (1 << (p % 64)) != 0 {
-                depth += 1;
+            let m = self.masks.get(block)?;
+            let keep = !0u64 << from_bit;
+            let (opens, closes) = (m[OPENS] & keep, m[CLOSES] & keep);
+            if i64::from(closes.count_ones()) < depth {
+                depth += i64::from(opens.count_ones()) - i64::from(closes.count_ones());
             } else {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(p);
+                let mut bits = opens | closes;
+                while bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    if opens & (1 << bit) != 0 {
+                        depth += 1;
+                    } else {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(block * 64 + bit as usize);
+                        }
+                    }
+                    bits &= bits - 1;
                 }
             }
-            at = p + 1;
+            block += 1;
+            from_bit = 0;
         }
     }
 }
