@@ -95,6 +95,15 @@ pub(crate) fn decode_record<'a>(
     let text = match std::str::from_utf8(record) {
         Ok(text) => text,
         Err(e) if !repairs.lossy_utf8 => {
+            // A v1 channel object on one line with one damaged entity: walk
+            // it, so only that entity is lost (its bytes are checked again
+            // when it is decoded on its own).
+            if hint == Hint::Record
+                && serde_json::from_str::<RawFields<'_>>(&String::from_utf8_lossy(record))
+                    .is_ok_and(|top| top.is_unit())
+            {
+                return Ok(Decoded::Unit);
+            }
             return Err(DecodeError {
                 kind: ErrorKind::InvalidUtf8,
                 at: lead + e.valid_up_to(),

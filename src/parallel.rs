@@ -94,6 +94,14 @@ struct ChunkOut<'a> {
 /// Reads `input` (plain or gzip, any format) and calls `sink` with each
 /// entity that passes `filter`, in input order. Line files in memory run in
 /// parallel; everything else runs on the sequential reader.
+///
+/// The set of entities is exactly the sequential reader's. One difference
+/// in what they carry: on the parallel path, inherited channels (members,
+/// read states, reactions without a `cid`) are resolved only when `filter`
+/// has a channel predicate; otherwise records that cannot match are never
+/// decoded, and an inherited [`Entity::cid`] is left `None` rather than
+/// guessed. Read with [`ReaderBuilder`] when every entity's channel is
+/// needed.
 pub fn filter_slice<'a, F>(
     builder: &ReaderBuilder,
     parallel: &Parallel,
@@ -407,7 +415,13 @@ impl<'a> Ordered<'_, 'a> {
                         self.report.records += 1;
                         self.report.entities += 1;
                         account(&mut self.report, &e);
-                        self.context.resolve(&mut e, &mut self.report);
+                        // Without a channel predicate, records that cannot
+                        // match were skipped undecoded, so the context is
+                        // incomplete: leave inherited channels unresolved
+                        // rather than resolve them wrongly.
+                        if self.filter.has_channels() {
+                            self.context.resolve(&mut e, &mut self.report);
+                        }
                         if self.filter.matches(&e) {
                             sink(e)?;
                         }

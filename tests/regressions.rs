@@ -5,7 +5,9 @@
 //! them with `cargo test --test regressions -- --ignored`.
 
 use std::io::Write;
-use stream_chat_export::{Entity, ErrorKind, Kind, ReaderBuilder, Report};
+use stream_chat_export::{
+    Entity, ErrorKind, Filter, Kind, Parallel, ReaderBuilder, Report, filter_slice,
+};
 
 /// Reads `data` as one input from a slice; checks the accounting identity.
 fn read(b: &ReaderBuilder, data: &[u8]) -> (Vec<Entity<'static>>, Report) {
@@ -115,6 +117,64 @@ fn garbled_line_ending_in_an_escape() {
                 .iter()
                 .any(|e| matches!(e.kind(), ErrorKind::InvalidUtf8))
         );
+    }
+}
+
+/// line_vs_serde: a one-line v1 channel object cut short. serde_json
+/// rejects it (EOF); the reader walks it as a truncated v1 document: the
+/// channel complete before the cut, then one error at the end.
+#[test]
+fn truncated_one_line_channel_object() {
+    let line = br#"{"channel":{"id":"raandom","tcit":{"flag":0.6,"block":0.9}},"commands":["gi}"#;
+    assert!(serde_json::from_slice::<serde_json::Value>(line).is_err());
+    let (entities, report) = read(&ReaderBuilder::new(), line);
+    assert_eq!(entities.len(), 1);
+    assert_eq!(entities[0].kind(), Kind::Channel);
+    assert_eq!(entities[0].id(), Some("raandom"));
+    assert_eq!(report.errors, 1);
+    let e = &report.first_errors[0];
+    assert!(matches!(e.kind(), ErrorKind::Truncated { .. }), "{e}");
+    assert_eq!(e.position().unwrap().byte, line.len() as u64);
+}
+
+/// line_vs_serde: a one-line v1 channel object with invalid UTF-8 in one
+/// of its entities (as found, also cut short, so serde_json reports EOF
+/// and the reader walked it: the entities before the damage were yielded).
+/// Complete, the damaged line is decoded as one record first, and the
+/// whole-record UTF-8 check fails before it is recognised as a channel
+/// object: every entity of the channel is lost, where a pretty-printed
+/// document loses only the damaged one.
+#[test]
+fn damaged_entity_in_a_one_line_channel_object() {
+    let line = b"{\"channel\":{\"id\":\"c\",\"type\":\"messaging\"},\"messages\":[{\"id\":\"m1\",\"text\":\"a\"},{\"id\":\"m2\",\"text\":\"b\xff\"},{\"id\":\"m3\",\"text\":\"c\"}],\"members\":[{\"user_id\":\"u1\"}]}";
+    let pretty = String::from_utf8_lossy(line)
+        .replace(",{", ",\n{")
+        .replace("\u{fffd}", "\u{1}")
+        .into_bytes();
+    // The pretty copy with the same bad byte back in place of the marker.
+    let pretty: Vec<u8> = pretty
+        .into_iter()
+        .map(|b| if b == 1 { 0xff } else { b })
+        .collect();
+    let want = [
+        (Kind::Channel, "c".to_string()),
+        (Kind::Message, "m1".to_string()),
+        (Kind::Message, "m3".to_string()),
+        (Kind::Member, "u1".to_string()),
+    ];
+    for data in [&pretty[..], &line[..]] {
+        assert!(serde_json::from_slice::<serde_json::Value>(data).is_err());
+        let (entities, report) = read(&ReaderBuilder::new(), data);
+        let ids: Vec<_> = entities
+            .iter()
+            .map(|e| (e.kind(), e.id().or(e.user_id()).unwrap_or("-").to_string()))
+            .collect();
+        assert_eq!(ids, want, "{}", String::from_utf8_lossy(data));
+        assert_eq!(report.errors, 1);
+        assert!(matches!(
+            report.first_errors[0].kind(),
+            ErrorKind::InvalidUtf8
+        ));
     }
 }
 
@@ -242,8 +302,8 @@ fn slice_and_stream(b: &ReaderBuilder, data: &[u8]) -> [(Vec<String>, Vec<String
 /// reader_any: in a document, an object key longer than `max_entity`
 /// (as found: followed by a stray `}`). The slice path reports the record
 /// (2:4) as too large and the stray brace (4:137) as a structure error; the
-/// stream path (64-byte blocks) stops at a fatal EntityTooLarge at the key
-/// (3:10). Both must report the record and go on.
+/// stream path (64-byte blocks) stopped at a fatal EntityTooLarge at the
+/// key (3:10). Both must report the record and go on.
 #[test]
 fn long_key_over_max_entity_slice_vs_stream() {
     let mut b = ReaderBuilder::new();
@@ -281,6 +341,72 @@ fn long_key_over_max_entity_next_record() {
         slice.1,
         ["2:4: entity larger than the maximum of 100 bytes"]
     );
+}
+
+/// Entities passing `filter`, with their resolved channel: sequentially,
+/// and through `filter_slice` on 2 threads (tiny chunks) with the
+/// prefilter off and on.
+fn filtered(data: &[u8], filter: &Filter) -> [Vec<(u64, Option<String>)>; 3] {
+    let b = ReaderBuilder::new();
+    let key = |e: &Entity<'_>| (e.offset(), e.cid().map(str::to_owned));
+    let sequential = b
+        .from_slice(data)
+        .flatten()
+        .filter(|e| filter.matches(e))
+        .map(|e| key(&e))
+        .collect();
+    let parallel = |prefilter: bool| {
+        let mut out = Vec::new();
+        let mut p = Parallel::new();
+        p.threads(2).chunk_size(8).prefilter(prefilter);
+        filter_slice(&b, &p, data, None, filter, |e| {
+            out.push(key(&e));
+            Ok(())
+        })
+        .unwrap();
+        out
+    };
+    [sequential, parallel(false), parallel(true)]
+}
+
+/// parallel_vs_sequential: with a filter without a channel predicate, the
+/// parallel phase skips records that cannot match, so they never reach the
+/// resolution context; resolving from it then gave a reaction no channel or
+/// the wrong one (the most recent *matching* channel). Now (documented on
+/// `filter_slice`) the same entities come out, and an inherited channel is
+/// either the sequential reader's or left unresolved: never another one.
+#[test]
+fn parallel_never_resolves_a_wrong_channel() {
+    let mut filter = Filter::new();
+    filter.user("u2");
+    let check = |data: &[u8]| {
+        let [sequential, parallel, prefiltered] = filtered(data, &filter);
+        for got in [&parallel, &prefiltered] {
+            assert_eq!(got.len(), sequential.len());
+            for ((at, cid), (want_at, want_cid)) in got.iter().zip(&sequential) {
+                assert_eq!(at, want_at);
+                assert!(cid.is_none() || cid == want_cid, "{cid:?} vs {want_cid:?}");
+            }
+        }
+        sequential
+    };
+    // The reaction's message is by another user.
+    let sequential = check(
+        br#"{"type":"channel","item":{"id":"a","type":"messaging","cid":"messaging:a"}}
+{"type":"message","item":{"id":"m1","cid":"messaging:a","user":{"id":"u1"},"text":"hi"}}
+{"type":"reaction","item":{"message_id":"m1","type":"like","user_id":"u2"}}
+"#,
+    );
+    assert_eq!(sequential, [(165, Some("messaging:a".to_string()))]);
+    // A channel created by the user comes between: no fallback to it.
+    let sequential = check(
+        br#"{"type":"channel","item":{"id":"a","type":"messaging","cid":"messaging:a"}}
+{"type":"message","item":{"id":"m1","cid":"messaging:a","user":{"id":"u1"},"text":"hi"}}
+{"type":"channel","item":{"id":"b","type":"messaging","cid":"messaging:b","created_by":{"id":"u2"}}}
+{"type":"reaction","item":{"message_id":"m1","type":"like","user_id":"u2"}}
+"#,
+    );
+    assert_eq!(sequential[1].1.as_deref(), Some("messaging:a"));
 }
 
 const GZ_WINDOW_INPUT: &str = GZ;

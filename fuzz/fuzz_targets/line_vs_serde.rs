@@ -11,6 +11,19 @@ use stream_chat_export::ReaderBuilder;
 /// Keys whose presence makes an object an entity, not an envelope.
 const ENTITY_KEYS: [&str; 4] = ["id", "cid", "message_id", "user_id"];
 
+/// Keys that make an object a v1 channel object or user export, walked.
+const UNIT_KEYS: [&str; 5] = [
+    "\"channel\"",
+    "\"channels\"",
+    "\"messages\"",
+    "\"members\"",
+    "\"user\"",
+];
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// `ReaderBuilder`'s default `max_depth`: deeper entities are errors.
 const MAX_DEPTH: usize = 64;
 
@@ -101,10 +114,13 @@ fuzz_target!(|data: &[u8]| {
     let object = match expected {
         Err(err) if known_difference(&err.to_string()) => return,
         Err(err) => {
-            // One error, or more when a garbled line ending in the middle of
-            // a string is walked as a document.
+            // At least one error (more when a line that ends in the middle
+            // of a value is walked as a document). Entities only from a v1
+            // channel object, which is walked entity by entity: those before
+            // a damaged one or a cut are yielded (documented).
+            let unit = UNIT_KEYS.iter().any(|k| contains(json, k.as_bytes()));
             assert!(
-                entities.is_empty() && report.errors >= 1,
+                report.errors >= 1 && (entities.is_empty() || unit),
                 "serde rejects ({err}) but the reader yielded {entities:?}, {report:?}"
             );
             return;

@@ -3,28 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::atomic::{AtomicBool, Ordering};
-use stream_chat_export::{Entity, ErrorKind, ReaderBuilder, Report};
+use stream_chat_export::{Entity, ReaderBuilder, Report};
 
 /// Entities (offset, record, cid), errors, records, blank lines, and
 /// whether opening failed (a gzip stream broken in its first block).
 type Seen = (Vec<(u64, Vec<u8>, Option<String>)>, u64, u64, u64, bool);
 
-/// Set when a read met a bug already reported (see tests/regressions.rs),
-/// so that the paths' comparison is skipped; `FUZZ_ALL=1` keeps it.
-static KNOWN: AtomicBool = AtomicBool::new(false);
-
 fn summary(entities: &[Entity<'_>], r: &Report, failed: bool) -> Seen {
     assert_eq!(r.records, r.entities + r.errors, "{r:?}");
-    // An object key longer than max_entity in a document: the stream path
-    // stops at a fatal error at the key (regression
-    // `long_key_over_max_entity_*`).
-    if r.first_errors
-        .iter()
-        .any(|e| matches!(e.kind(), ErrorKind::EntityTooLarge { .. }))
-    {
-        KNOWN.store(true, Ordering::Relaxed);
-    }
     assert_eq!(r.entities, entities.len() as u64, "{r:?}");
     let list = entities
         .iter()
@@ -74,11 +60,7 @@ fuzz_target!(|data: &[u8]| {
         .max_line(100)
         .max_entity(100)
         .max_depth(4);
-    KNOWN.store(false, Ordering::Relaxed);
-    let (s, t) = (slice(&tight, data), stream(&tight, data));
-    if !KNOWN.load(Ordering::Relaxed) || std::env::var_os("FUZZ_ALL").is_some() {
-        assert_eq!(s, t);
-    }
+    assert_eq!(slice(&tight, data), stream(&tight, data));
 
     // Strict: stops at the first error, never panics.
     let mut strict = ReaderBuilder::new();
