@@ -549,13 +549,7 @@ impl Walker {
             }
             at = base + bytes.len() as u64;
             if too_large.is_none() && !discard && (at - start) as usize > self.max_entity {
-                too_large = Some(error_at(
-                    win,
-                    ErrorKind::EntityTooLarge {
-                        max: self.max_entity,
-                    },
-                    start,
-                ));
+                too_large = Some(self.too_large_at(win, start));
             }
             // An abandoned (too large) or skipped value keeps nothing; a
             // record keeps its start, and a probed object its own start.
@@ -592,13 +586,7 @@ impl Walker {
         // The same limit whether or not the entity needed a refill, so
         // every input path agrees.
         if too_large.is_none() && !discard && (end - start) as usize > self.max_entity {
-            too_large = Some(error_at(
-                win,
-                ErrorKind::EntityTooLarge {
-                    max: self.max_entity,
-                },
-                start,
-            ));
+            too_large = Some(self.too_large_at(win, start));
         }
         self.pos = end;
         Ok(match too_large {
