@@ -140,9 +140,9 @@ fn truncated_one_line_channel_object() {
 /// line_vs_serde: a one-line v1 channel object with invalid UTF-8 in one
 /// of its entities (as found, also cut short, so serde_json reports EOF
 /// and the reader walked it: the entities before the damage were yielded).
-/// Complete, the damaged line is decoded as one record first, and the
-/// whole-record UTF-8 check fails before it is recognised as a channel
-/// object: every entity of the channel is lost, where a pretty-printed
+/// Complete, the damaged line was decoded as one record first, and the
+/// whole-record UTF-8 check failed before it was recognised as a channel
+/// object: every entity of the channel was lost, where a pretty-printed
 /// document loses only the damaged one.
 #[test]
 fn damaged_entity_in_a_one_line_channel_object() {
@@ -273,6 +273,31 @@ fn gzip_document_window_underflow() {
             .iter()
             .any(|e| matches!(e.kind(), ErrorKind::Gzip(_) | ErrorKind::Truncated { .. }))
     );
+}
+
+/// reader_any: a sync user export cut after `"messages":` with a stray
+/// byte, read from a stream (64-byte blocks): panicked with "attempt to
+/// subtract with overflow" at src/source.rs:199 (`Window::range`, `start -
+/// self.base`), called from `Reader::step` (src/reader.rs:488): a record
+/// framed from bytes the window had already dropped. Found against the
+/// source of 2026-11-27 ~01:00 UTC.
+#[test]
+#[ignore = "BUG: PANIC on the stream path (from_reader, any buffer_size): the 28-byte input {\"user\":{},\"messages\":<0xa1> (sync user export cut after the messages key) panics in Window::range (src/source.rs:199, start - base underflows: start is 19 bytes before the window base; release: 'range start index 18446744073709551597 out of range'), called from Reader::step (src/reader.rs:488); apparently the user record the v1 walker queued (pending) was dropped from the window while the invalid value after messages was skipped; {\"user\":{},\"messages\":1} and a cut right after the key do not panic"]
+fn user_export_cut_after_messages_key_stream() {
+    let data = b"{ \"user\":{\n  },\n\"messages\":\xa1";
+    let mut b = ReaderBuilder::new();
+    b.buffer_size(64);
+    let (entities, slice) = read(&b, data);
+    let mut reader = b.from_reader(&data[..]).unwrap();
+    let mut streamed = 0;
+    while let Some(e) = reader.next_entity() {
+        e.unwrap();
+        streamed += 1;
+    }
+    let stream = reader.report();
+    assert_eq!(stream.records, stream.entities + stream.errors);
+    assert_eq!((entities.len(), slice.errors), (streamed, stream.errors));
+    assert!(slice.errors >= 1);
 }
 
 /// Slice and stream (64-byte blocks) reads of `data`: entities' ids, and
