@@ -61,6 +61,9 @@ pub(crate) struct Walker {
     /// start: nothing from here on may leave the window, whatever is being
     /// scanned inside it.
     floor: Option<u64>,
+    /// The start of a record handed out from `pending`: kept in the window
+    /// until the caller has decoded it (the next call to `next`).
+    pinned: Option<u64>,
     max_entity: usize,
     max_depth: usize,
     done: bool,
@@ -83,6 +86,7 @@ impl Walker {
             pos: start,
             mark: None,
             floor: None,
+            pinned: None,
             max_entity,
             max_depth: max_depth.max(4),
             done: false,
@@ -103,6 +107,9 @@ impl Walker {
 
     /// The next record or unit boundary.
     pub fn next(&mut self, win: &mut Window<'_>) -> Option<Result<Frame, FrameError>> {
+        if self.pending.is_empty() {
+            self.pinned = None;
+        }
         if let Some(frame) = self.pending.pop_front() {
             return Some(Ok(frame));
         }
@@ -332,6 +339,9 @@ impl Walker {
                 // Keys before this one were metadata (an export date, ...):
                 // they are skipped, except the user of a user export.
                 if let Some((user_start, user_end)) = user {
+                    // Queued behind the unit's start: keep its bytes
+                    // whatever the walk drops meanwhile.
+                    self.pinned = Some(user_start);
                     self.pending.push_back(Frame::Record(RawRecord {
                         start: user_start,
                         end: user_end,
@@ -393,7 +403,10 @@ impl Walker {
                     let quoted = format!("\"{key}\"");
                     while win.end() < self.pos + quoted.len() as u64 {
                         let keep = self.floor.unwrap_or(at).min(at);
-                        if !win.fill(keep).map_err(FrameError::fatal)? {
+                        if !win
+                            .fill(self.pinned.map_or(keep, |p| p.min(keep)))
+                            .map_err(FrameError::fatal)?
+                        {
                             break;
                         }
                     }
@@ -559,7 +572,7 @@ impl Walker {
                 self.floor.map_or(start, |f| f.min(start))
             };
             self.mark = Some(keep);
-            match win.fill(keep) {
+            match win.fill(self.pinned.map_or(keep, |p| p.min(keep))) {
                 Ok(true) => {}
                 Ok(false) if scalar => return self.finish_scan(win, start, at, discard, too_large),
                 Ok(false) => {
@@ -604,7 +617,10 @@ impl Walker {
                 None => {
                     let keep = self.mark.unwrap_or(self.pos).min(self.pos);
                     let keep = self.floor.map_or(keep, |f| f.min(keep));
-                    if !win.fill(keep).map_err(FrameError::fatal)? {
+                    if !win
+                        .fill(self.pinned.map_or(keep, |p| p.min(keep)))
+                        .map_err(FrameError::fatal)?
+                    {
                         return Ok(None);
                     }
                 }
@@ -662,7 +678,10 @@ impl Walker {
                         keep = self.pos.min(win.end());
                         self.mark = Some(keep);
                     }
-                    if !win.fill(keep).map_err(FrameError::fatal)? {
+                    if !win
+                        .fill(self.pinned.map_or(keep, |p| p.min(keep)))
+                        .map_err(FrameError::fatal)?
+                    {
                         return Err(self.truncated(win));
                     }
                 }
