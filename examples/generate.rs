@@ -946,10 +946,10 @@ impl Gen {
         if user == self.track {
             self.st.track[kind] += 1;
         }
-        if let Some(t) = t {
-            if (WIN_START..WIN_END).contains(&t) {
-                self.st.window[kind] += 1;
-            }
+        if let Some(t) = t
+            && (WIN_START..WIN_END).contains(&t)
+        {
+            self.st.window[kind] += 1;
         }
     }
 

@@ -47,10 +47,11 @@ impl Context {
                 if self.channel.as_deref() != Some(cid) {
                     self.channel = Some(Arc::from(cid));
                 }
-            } else if e.kind == Kind::Message && self.capacity > 0 {
-                if let Some(id) = e.id() {
-                    self.remember(id, cid);
-                }
+            } else if e.kind == Kind::Message
+                && self.capacity > 0
+                && let Some(id) = e.id()
+            {
+                self.remember(id, cid);
             }
             return;
         }
@@ -70,10 +71,11 @@ impl Context {
                 if let Some(cid) = &self.channel {
                     e.fields.cid = Some(Cow::Owned(cid.to_string()));
                     e.channel_source = ChannelSource::Enclosing;
-                    if e.kind == Kind::Message && self.capacity > 0 {
-                        if let (Some(id), Some(cid)) = (e.fields.id.clone(), self.channel.clone()) {
-                            self.remember(&id, &cid);
-                        }
+                    if e.kind == Kind::Message
+                        && self.capacity > 0
+                        && let (Some(id), Some(cid)) = (e.fields.id.clone(), self.channel.clone())
+                    {
+                        self.remember(&id, &cid);
                     }
                 }
             }
@@ -88,10 +90,10 @@ impl Context {
         };
         if self.messages.insert(id.into(), cid).is_none() {
             self.order.push_back(id.into());
-            if self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.messages.remove(&old);
-                }
+            if self.order.len() > self.capacity
+                && let Some(old) = self.order.pop_front()
+            {
+                self.messages.remove(&old);
             }
         }
     }

@@ -491,10 +491,10 @@ fn build<'a>(
     if cid.is_none() {
         if let (Some(t), Some(i)) = (&f.channel_type, &f.channel_id) {
             cid = Some(Cow::Owned(format!("{t}:{i}")));
-        } else if kind == Kind::Channel {
-            if let (Some(t), Some(i)) = (&f.type_, &f.id) {
-                cid = Some(Cow::Owned(format!("{t}:{i}")));
-            }
+        } else if kind == Kind::Channel
+            && let (Some(t), Some(i)) = (&f.type_, &f.id)
+        {
+            cid = Some(Cow::Owned(format!("{t}:{i}")));
         }
     }
     let channel_source = if cid.is_some() {

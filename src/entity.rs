@@ -43,14 +43,20 @@ impl Kind {
     /// Maps a type name as written in a file to a kind, normalizing
     /// aliases (`channel_member` is a member).
     pub fn from_type_name(name: &str) -> Kind {
+        Kind::from_type_bytes(name.as_bytes())
+    }
+
+    /// [`Kind::from_type_name`] on raw bytes (no UTF-8 check needed: every
+    /// known name is ASCII).
+    pub(crate) fn from_type_bytes(name: &[u8]) -> Kind {
         match name {
-            "channel" => Kind::Channel,
-            "member" | "channel_member" => Kind::Member,
-            "message" => Kind::Message,
-            "reaction" => Kind::Reaction,
-            "user" => Kind::User,
-            "read" | "read_state" => Kind::Read,
-            "device" => Kind::Device,
+            b"channel" => Kind::Channel,
+            b"member" | b"channel_member" => Kind::Member,
+            b"message" => Kind::Message,
+            b"reaction" => Kind::Reaction,
+            b"user" => Kind::User,
+            b"read" | b"read_state" => Kind::Read,
+            b"device" => Kind::Device,
             _ => Kind::Other,
         }
     }

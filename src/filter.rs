@@ -134,9 +134,7 @@ impl Filter {
             return false;
         }
         if self.since.is_some() || self.until.is_some() {
-            let t = created_at
-                .and_then(|t| std::str::from_utf8(t).ok())
-                .and_then(Timestamp::parse);
+            let t = created_at.and_then(Timestamp::parse_bytes);
             let Some(t) = t else {
                 return false;
             };

@@ -351,13 +351,12 @@ fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) ->
             });
             return;
         }
-        if use_quick {
-            if let Some(q) = crate::scan::quick(line, &mut blocks) {
-                if !filter.quick_pass(q.type_name, q.created_at) {
-                    out.dropped.skipped_by_prefilter += 1;
-                    return;
-                }
-            }
+        if use_quick
+            && let Some(q) = crate::scan::quick(line, &mut blocks)
+            && !filter.quick_pass(q.type_name, q.created_at)
+        {
+            out.dropped.skipped_by_prefilter += 1;
+            return;
         }
         decode_line(out, input, line_start, line_end, builder, repairs, filter);
     };

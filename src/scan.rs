@@ -10,7 +10,7 @@
 //! decoder's (tested against it), so the filter's output never changes.
 
 use crate::entity::Kind;
-use crate::structural::Blocks;
+use crate::structural::{Blocks, Kernel};
 
 /// What the quick scan found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +109,7 @@ impl<'a> Walk<'a> {
     /// by a colon) — the decoder's answer, duplicates included. `Some(None)`
     /// when there is none (or it is `null`); `None` when something is
     /// unusual (a non-string value): walk the object instead.
+    #[inline(always)]
     fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
         const KEY: &[u8] = b"\"created_at\"";
         static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -150,6 +151,7 @@ impl<'a> Walk<'a> {
 
     /// The object whose `{` is at `open`: its keys of interest, and where
     /// it ends.
+    #[inline(always)]
     fn object(&self, open: usize) -> Option<Object<'a>> {
         let b = self.bytes;
         let mut o = Object {
@@ -257,7 +259,15 @@ fn plain_string(v: &[u8]) -> Option<&[u8]> {
 /// Kind and raw `created_at` of one record, or `None` to decode it fully.
 /// `tokens` is scratch space for the structural index.
 pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
-    if !blocks.build(record) {
+    crate::structural::dispatch!(
+        fn run<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> => quick_with
+    );
+    run(record, blocks)
+}
+
+#[inline(always)]
+fn quick_with<'a, K: Kernel>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
+    if !blocks.build_with::<K>(record) {
         return None;
     }
     let walk = Walk {
@@ -290,8 +300,9 @@ pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quic
             },
             None => walk.object(token)?,
         };
-        let kind = Kind::from_type_name(std::str::from_utf8(name).ok()?);
+        let kind = Kind::from_type_bytes(name);
         let name = if kind == Kind::Other {
+            std::str::from_utf8(name).ok()?;
             name
         } else {
             kind.as_str().as_bytes()

@@ -43,6 +43,12 @@ impl Timestamp {
         })
     }
 
+    /// [`Timestamp::parse`] on raw bytes: the fast path needs no UTF-8
+    /// check; anything else is checked and handed to chrono.
+    pub(crate) fn parse_bytes(text: &[u8]) -> Option<Timestamp> {
+        parse_fast(text).or_else(|| Timestamp::parse(std::str::from_utf8(text).ok()?))
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z (negative before).
     pub fn unix_seconds(&self) -> i64 {
         self.secs

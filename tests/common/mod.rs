@@ -773,10 +773,10 @@ fn own_cid(kind: &str, obj: &J) -> Option<String> {
     if let (Some(t), Some(i)) = (obj.str_of("channel_type"), obj.str_of("channel_id")) {
         return Some(format!("{t}:{i}"));
     }
-    if kind == "channel" {
-        if let (Some(t), Some(i)) = (obj.str_of("type"), obj.str_of("id")) {
-            return Some(format!("{t}:{i}"));
-        }
+    if kind == "channel"
+        && let (Some(t), Some(i)) = (obj.str_of("type"), obj.str_of("id"))
+    {
+        return Some(format!("{t}:{i}"));
     }
     None
 }
@@ -830,10 +830,10 @@ impl Model {
                 _ => None,
             },
         };
-        if kind == "message" {
-            if let (Some(id), Some(cid)) = (&id, &cid) {
-                self.messages.insert(id.clone(), cid.clone());
-            }
+        if kind == "message"
+            && let (Some(id), Some(cid)) = (&id, &cid)
+        {
+            self.messages.insert(id.clone(), cid.clone());
         }
         self.out.entities.push(Expected {
             type_name: kind.to_string(),

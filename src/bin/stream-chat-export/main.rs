@@ -239,10 +239,10 @@ fn inspect_file(
     parallel: &Parallel,
     file: &std::path::Path,
 ) -> stream_chat_export::Result<Inspection> {
-    if let Some(map) = map_plain(file)? {
-        if !map.bytes().starts_with(&[0x1f, 0x8b]) {
-            return summarize_slice(builder, parallel, map.bytes(), Some(file));
-        }
+    if let Some(map) = map_plain(file)?
+        && !map.bytes().starts_with(&[0x1f, 0x8b])
+    {
+        return summarize_slice(builder, parallel, map.bytes(), Some(file));
     }
     builder.from_path(file).and_then(summarize)
 }
@@ -467,10 +467,10 @@ fn run_filter(
                 Ok(())
             }
             Err(e) => {
-                if let stream_chat_export::ErrorKind::Io(io) = e.kind() {
-                    if io.kind() == io::ErrorKind::BrokenPipe {
-                        return Err(());
-                    }
+                if let stream_chat_export::ErrorKind::Io(io) = e.kind()
+                    && io.kind() == io::ErrorKind::BrokenPipe
+                {
+                    return Err(());
                 }
                 eprintln!("stream-chat-export: {e}");
                 code = code.max(exit_code(e.category()));
@@ -551,12 +551,11 @@ fn filter_files(
             while let Some(result) = finished.remove(&expect) {
                 let path = spool(expect);
                 if outcome.as_ref().is_ok_and(|o: &Result<(), ()>| o.is_ok()) {
-                    if result.is_ok() {
-                        if let Err(e) =
+                    if result.is_ok()
+                        && let Err(e) =
                             std::fs::File::open(&path).and_then(|mut f| io::copy(&mut f, out))
-                        {
-                            outcome = Err(e);
-                        }
+                    {
+                        outcome = Err(e);
                     }
                     if outcome.is_ok() {
                         outcome = Ok(report(&files[expect], result));
