@@ -68,12 +68,12 @@ fn trim_ws(b: &[u8]) -> &[u8] {
 }
 
 /// A walk over a record's structural masks.
-struct Walk<'a> {
+struct Walk<'a, 'b> {
     bytes: &'a [u8],
-    blocks: &'a Blocks,
+    blocks: &'b Blocks,
 }
 
-impl<'a> Walk<'a> {
+impl<'a> Walk<'a, '_> {
     /// The next token at or after `at`, which must be outside any string
     /// (just after a token or a value). Compact JSON has the token right
     /// there, so look at that byte before searching the masks.
@@ -103,27 +103,43 @@ impl<'a> Walk<'a> {
         (!self.bytes[at..end].contains(&b'\\')).then_some(end)
     }
 
-    /// The `created_at` of the object spanning `[open, open + len)`, found
-    /// by searching for the key's bytes and keeping the last occurrence
-    /// that is a key of this object (an opening quote at depth 1, followed
-    /// by a colon) — the decoder's answer, duplicates included. `Some(None)`
-    /// when there is none (or it is `null`); `None` when something is
-    /// unusual (a non-string value): walk the object instead.
+    /// The `created_at` of the object spanning `[open, open + len)`: the
+    /// last occurrence of the key that is a key of this object (an
+    /// opening quote at depth 1, followed by a colon) — the decoder's
+    /// answer, duplicates included. Searched backwards over the quote
+    /// bits, because the last one is the answer and Stream writes
+    /// `created_at` near the end of a message: most of the object is never
+    /// looked at. `Some(None)` when there is none (or it is `null`); `None`
+    /// when something is unusual (a non-string value): walk the object
+    /// instead.
     #[inline(always)]
     fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
         const KEY: &[u8] = b"\"created_at\"";
-        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
         let b = self.bytes;
-        let object = b.get(open..open + len)?;
-        let mut found: Option<Option<&'a [u8]>> = Some(None);
-        // Depth relative to the object, carried from hit to hit.
-        let (mut depth, mut depth_at) = (0i64, open);
-        for hit in FINDER.find_iter(object) {
-            let at = open + hit;
-            depth += self.blocks.depth_delta(depth_at, at);
-            depth_at = at;
-            if depth != 1 || !self.blocks.opens_string(at) {
+        let close = open + len.checked_sub(1)?;
+        if b.get(close) != Some(&b'}') {
+            return None;
+        }
+        // Depth and quote parity of `[at, close)` relative to the object's
+        // inside, carried from quote to quote as `at` moves back.
+        let (mut depth, mut quotes, mut counted_to) = (0i64, 0u32, close);
+        let mut before = close;
+        while let Some(at) = self.blocks.prev_quote(before) {
+            if at <= open {
+                break;
+            }
+            before = at;
+            if b.get(at..at + KEY.len()) != Some(KEY) {
+                continue;
+            }
+            let (d, q) = self.blocks.depth_and_quotes(at, counted_to);
+            depth += d;
+            quotes += q;
+            counted_to = at;
+            // At the object's own level, no bracket after `at` is left
+            // open or unclosed; an opening quote has an even number of
+            // quotes (whole strings) from it to the end.
+            if depth != 0 || quotes % 2 != 0 {
                 continue;
             }
             let colon = self.token_at(at + KEY.len())?;
@@ -134,7 +150,7 @@ impl<'a> Walk<'a> {
                 return None;
             }
             let start = self.token_at(colon + 1)?;
-            found = Some(match b[start] {
+            return Some(match b[start] {
                 b'"' => {
                     if !is_ws(&b[colon + 1..start]) {
                         return None;
@@ -146,7 +162,7 @@ impl<'a> Walk<'a> {
                 _ => return None,
             });
         }
-        found
+        Some(None)
     }
 
     /// The object whose `{` is at `open`: its keys of interest, and where
@@ -270,6 +286,12 @@ fn quick_with<'a, K: Kernel>(record: &'a [u8], blocks: &'a mut Blocks) -> Option
     if !blocks.build_with::<K>(record) {
         return None;
     }
+    quick_built(record, blocks)
+}
+
+/// The quick scan of a record whose index `blocks` holds.
+#[inline(always)]
+fn quick_built<'a>(record: &'a [u8], blocks: &Blocks) -> Option<Quick<'a>> {
     let walk = Walk {
         bytes: record,
         blocks,
@@ -408,6 +430,15 @@ mod tests {
             r#"{"type":"message","item":{"a":[{"created_at":"2019-01-01T00:00:00Z"}],"b":"x"}}"#,
             r#"{"type":"message","item":{"created_at" : "2024-03-05T00:00:00Z" }}"#,
             r#"{"type":"message","meta":{"created_at":"2000-01-01T00:00:00Z"},"item":{"id":"m"}}"#,
+            // Nested occurrences after the top-level one (the backward
+            // search meets them first).
+            r#"{"type":"message","item":{"created_at":"2024-03-05T00:00:00Z","pinned_by":{"created_at":"2019-01-01T00:00:00Z"}}}"#,
+            r#"{"type":"message","item":{"created_at":"2024-03-05T00:00:00Z","r":[{"a":[{"created_at":"2019-01-01T00:00:00Z"}]}],"t":"}"}}"#,
+            r#"{"type":"message","item":{"created_at":"2024-03-05T00:00:00Z","t":"x \"created_at\": \"2019-01-01T00:00:00Z\""}}"#,
+            r#"{"type":"message","item":{"created_at":"2024-03-05T00:00:00Z","t":"a\\","u":"created_at"}}"#,
+            r#"{"type":"message","item":{"t":"{[","created_at":"2024-03-05T00:00:00Z","v":"]}\\"}}"#,
+            r#"{"type":"message","item":{"q":{"created_at":"2019-01-01T00:00:00Z"}}}"#,
+            r#"{"type":"message","item":{"created_at":"2024-03-05T00:00:00Z","created_at":null}}"#,
         ] {
             let want = match decode_record(line.as_bytes(), 0, Hint::Record, Repairs::default()) {
                 Ok(Decoded::Entity(e)) => e.created_at_text().map(str::to_string),
@@ -417,6 +448,77 @@ mod tests {
                 .map(|q| q.created_at.map(|t| String::from_utf8(t.to_vec()).unwrap()));
             assert_eq!(got, Some(want), "{line}");
         }
+    }
+
+    /// Every line of the bundled line files, as written and reshaped (the
+    /// record wrapped as a nested value, a `created_at` appended after
+    /// it, whitespace around every token): when the quick scan answers,
+    /// its answer is the decoder's.
+    #[test]
+    fn agrees_with_the_decoder_on_every_bundled_line() {
+        use crate::decode::{Decoded, Hint, Repairs, decode_record};
+        let dirs = ["testdata/fixtures", "testdata/samples"];
+        let mut answered = 0;
+        for dir in dirs {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for file in std::fs::read_dir(dir).unwrap() {
+                let path = file.unwrap().path();
+                if path.extension().is_none_or(|e| e != "jsonl") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                for line in bytes.split(|&b| b == b'\n') {
+                    let text = String::from_utf8_lossy(line);
+                    let text = text.trim_end_matches('\r');
+                    let spaced: String = text
+                        .chars()
+                        .flat_map(|c| match c {
+                            '{' | '}' | '[' | ']' | ':' | ',' => vec![' ', c, ' '],
+                            c => vec![c],
+                        })
+                        .collect();
+                    let variants = [
+                        text.to_string(),
+                        format!(r#"{{"type":"message","item":{{"x":{text},"id":"m"}}}}"#),
+                        format!(
+                            r#"{{"type":"message","item":{{"created_at":"2024-03-05T00:00:00Z","x":{text}}}}}"#
+                        ),
+                        format!(
+                            r#"{{"type":"message","item":{{"x":{text},"created_at":"2024-03-05T00:00:00Z"}}}}"#
+                        ),
+                        // Whitespace inside strings changes their values,
+                        // not the answer's agreement.
+                        spaced,
+                    ];
+                    for v in variants {
+                        let want = match decode_record(
+                            v.as_bytes(),
+                            0,
+                            Hint::Record,
+                            Repairs::default(),
+                        ) {
+                            Ok(Decoded::Entity(e)) => (
+                                e.type_name().to_string(),
+                                e.created_at_text().map(str::to_string),
+                            ),
+                            _ => continue,
+                        };
+                        if let Some(q) = quick(v.as_bytes()) {
+                            answered += 1;
+                            let got = (
+                                String::from_utf8(q.type_name.to_vec()).unwrap(),
+                                q.created_at.map(|t| String::from_utf8(t.to_vec()).unwrap()),
+                            );
+                            assert_eq!(got, want, "{}: {v}", path.display());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            answered > 100,
+            "the quick scan answered only {answered} times"
+        );
     }
 
     #[test]

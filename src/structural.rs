@@ -236,7 +236,8 @@ fn detect_level(cap: &str) -> Level {
     {
         let base = is_x86_feature_detected!("pclmulqdq")
             && is_x86_feature_detected!("popcnt")
-            && is_x86_feature_detected!("bmi1");
+            && is_x86_feature_detected!("bmi1")
+            && is_x86_feature_detected!("lzcnt");
         if base
             && !matches!(cap, "avx2" | "baseline")
             && is_x86_feature_detected!("avx512f")
@@ -261,11 +262,11 @@ macro_rules! dispatch {
             #[cfg(target_arch = "x86_64")]
             {
                 use $crate::structural::{Avx2, Avx512, Level, Sse2, level};
-                #[target_feature(enable = "avx512f,avx512bw,avx2,pclmulqdq,popcnt,bmi1")]
+                #[target_feature(enable = "avx512f,avx512bw,avx2,pclmulqdq,popcnt,bmi1,lzcnt")]
                 fn with_avx512 $(<$lt>)? ($($arg: $ty),*) -> $ret {
                     $generic::<Avx512>($($arg),*)
                 }
-                #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1")]
+                #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1,lzcnt")]
                 fn with_avx2 $(<$lt>)? ($($arg: $ty),*) -> $ret {
                     $generic::<Avx2>($($arg),*)
                 }
@@ -409,13 +410,33 @@ impl Blocks {
         self.next::<1>(from)
     }
 
-    /// Opening minus closing brackets (outside strings) in `[from, to)`.
+    /// The last unescaped quote before `before`.
     #[inline(always)]
-    pub fn depth_delta(&self, from: usize, to: usize) -> i64 {
-        // No closure here: closures do not inherit a caller's target
-        // features, and the popcounts must compile to `popcnt`.
+    pub fn prev_quote(&self, before: usize) -> Option<usize> {
+        let mut block = before / 64;
+        let mut bits = match self.masks.get(block) {
+            Some(m) => m[QUOTES] & ((1u64 << (before % 64)) - 1),
+            None => {
+                block = self.masks.len();
+                0
+            }
+        };
+        loop {
+            if bits != 0 {
+                return Some(block * 64 + 63 - bits.leading_zeros() as usize);
+            }
+            block = block.checked_sub(1)?;
+            bits = self.masks[block][QUOTES];
+        }
+    }
+
+    /// Closing minus opening brackets, and unescaped quotes, in
+    /// `[from, to)`: the depth of `from` below the level at `to`, and the
+    /// parity that tells an opening quote from a closing one.
+    #[inline(always)]
+    pub fn depth_and_quotes(&self, from: usize, to: usize) -> (i64, u32) {
         let (first, last) = (from / 64, to / 64);
-        let mut depth = 0i64;
+        let (mut depth, mut quotes) = (0i64, 0u32);
         for block in first..=last.min(self.masks.len().saturating_sub(1)) {
             let mut keep = !0u64;
             if block == first {
@@ -425,29 +446,11 @@ impl Blocks {
                 keep &= (1u64 << (to % 64)) - 1;
             }
             let m = &self.masks[block];
-            depth += i64::from((m[OPENS] & keep).count_ones());
-            depth -= i64::from((m[CLOSES] & keep).count_ones());
+            depth += i64::from((m[CLOSES] & keep).count_ones());
+            depth -= i64::from((m[OPENS] & keep).count_ones());
+            quotes += (m[QUOTES] & keep).count_ones();
         }
-        depth
-    }
-
-    /// Is there an unescaped quote at `at` that opens a string (an even
-    /// number of unescaped quotes before it)?
-    #[inline(always)]
-    pub fn opens_string(&self, at: usize) -> bool {
-        let (block, bit) = (at / 64, at % 64);
-        let Some(mask) = self.masks.get(block) else {
-            return false;
-        };
-        if mask[QUOTES] & (1 << bit) == 0 {
-            return false;
-        }
-        let before: u32 = self.masks[..block]
-            .iter()
-            .map(|m| m[QUOTES].count_ones())
-            .sum::<u32>()
-            + (mask[QUOTES] & ((1u64 << bit) - 1)).count_ones();
-        before.is_multiple_of(2)
+        (depth, quotes)
     }
 
     /// The position of the bracket closing the one at `open`. Whole blocks
