@@ -352,7 +352,7 @@ fn decode_chunk<'a>(input: &'a [u8], start: usize, end: usize, job: &Job<'_>) ->
             return;
         }
         if use_quick
-            && let Some(q) = crate::scan::quick(line, &mut blocks)
+            && let Some(q) = crate::scan::quick_in(&input[line_start..], line.len(), &mut blocks)
             && !filter.quick_pass(q.type_name, q.created_at)
         {
             out.dropped.skipped_by_prefilter += 1;

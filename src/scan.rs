@@ -274,16 +274,33 @@ fn plain_string(v: &[u8]) -> Option<&[u8]> {
 
 /// Kind and raw `created_at` of one record, or `None` to decode it fully.
 /// `tokens` is scratch space for the structural index.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
+    quick_in(record, record.len(), blocks)
+}
+
+/// [`quick`] on the record `text[..len]`, where `text` goes on past it
+/// (the rest of the chunk): the index may read ahead instead of copying
+/// the record's last partial block.
+pub(crate) fn quick_in<'a>(
+    text: &'a [u8],
+    len: usize,
+    blocks: &'a mut Blocks,
+) -> Option<Quick<'a>> {
     crate::structural::dispatch!(
-        fn run<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> => quick_with
+        fn run<'a>(text: &'a [u8], len: usize, blocks: &'a mut Blocks) -> Option<Quick<'a>> => quick_with
     );
-    run(record, blocks)
+    run(text, len, blocks)
 }
 
 #[inline(always)]
-fn quick_with<'a, K: Kernel>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
-    if !blocks.build_with::<K>(record) {
+fn quick_with<'a, K: Kernel>(
+    text: &'a [u8],
+    len: usize,
+    blocks: &'a mut Blocks,
+) -> Option<Quick<'a>> {
+    let record = text.get(..len)?;
+    if !blocks.build_in::<K>(text, len) {
         return None;
     }
     quick_built(record, blocks)

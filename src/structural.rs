@@ -334,31 +334,51 @@ impl Blocks {
     /// larger hot loop themselves.
     #[inline(always)]
     pub fn build_with<K: Kernel>(&mut self, record: &[u8]) -> bool {
+        self.build_in::<K>(record, record.len())
+    }
+
+    /// Indexes the record `text[..len]`. Blocks may read past `len` up to
+    /// the end of `text` (the rest of a chunk, say), which saves copying a
+    /// record's last partial block; bits from `len` on are cleared, and
+    /// nothing after `len` changes the bits before it (escapes and string
+    /// state only carry forward).
+    #[inline(always)]
+    pub fn build_in<K: Kernel>(&mut self, text: &[u8], len: usize) -> bool {
+        let len = len.min(text.len());
         self.masks.clear();
-        self.masks.reserve(record.len() / 64 + 1);
+        self.masks.reserve(len / 64 + 1);
         let mut next_is_escaped = 0u64;
         let mut in_string_carry = 0u64;
         let mut tail = [b' '; 64];
-        for chunk in record.chunks(64) {
-            let block: &[u8; 64] = match chunk.try_into() {
-                Ok(block) => block,
-                Err(_) => {
-                    tail[..chunk.len()].copy_from_slice(chunk);
-                    tail[chunk.len()..].fill(b' ');
+        let mut at = 0;
+        while at < len {
+            let block: &[u8; 64] = match text.get(at..at + 64) {
+                Some(block) => block.try_into().expect("64 bytes"),
+                None => {
+                    let rest = &text[at..len];
+                    tail[..rest.len()].copy_from_slice(rest);
+                    tail[rest.len()..].fill(b' ');
                     &tail
                 }
             };
+            let valid = len - at;
+            let keep = if valid >= 64 {
+                !0u64
+            } else {
+                (1u64 << valid) - 1
+            };
             let m = K::masks(block);
-            let quotes = m.quote & !escaped(m.backslash, &mut next_is_escaped);
+            let quotes = m.quote & !escaped(m.backslash, &mut next_is_escaped) & keep;
             let in_string = K::prefix_xor(quotes) ^ in_string_carry;
             in_string_carry = ((in_string as i64) >> 63) as u64;
-            let outside = !in_string;
+            let outside = !in_string & keep;
             self.masks.push([
                 quotes,
                 m.open & outside,
                 m.close & outside,
                 m.punct & outside,
             ]);
+            at += 64;
         }
         in_string_carry == 0
     }
@@ -560,6 +580,29 @@ mod tests {
                 );
                 assert_eq!(blocks.build_with::<Scalar>(&record), closed);
                 assert_eq!(tokens(&blocks, &mut out), &want[..]);
+            }
+        }
+    }
+
+    /// Reading past the record into the bytes after it changes nothing.
+    #[test]
+    fn reading_past_the_record_changes_nothing() {
+        let alphabet = b"\"\\{}[]:, ab1\n";
+        let mut seed = 0x5851_F42D_4C95_7F2D;
+        let (mut alone, mut within) = (Blocks::default(), Blocks::default());
+        let (mut want, mut got) = (Vec::new(), Vec::new());
+        for len in 0..300 {
+            for _ in 0..10 {
+                let text: Vec<u8> = (0..len + 70)
+                    .map(|_| alphabet[(rng(&mut seed) % alphabet.len() as u64) as usize])
+                    .collect();
+                let closed = alone.build(&text[..len]);
+                assert_eq!(within.build_in::<Scalar>(&text, len), closed);
+                assert_eq!(tokens(&within, &mut got), tokens(&alone, &mut want));
+                for end in [len, len + 1, len + 63, len + 64, len + 70] {
+                    assert_eq!(within.build_in::<Scalar>(&text[..end], len), closed);
+                    assert_eq!(tokens(&within, &mut got), tokens(&alone, &mut want));
+                }
             }
         }
     }
