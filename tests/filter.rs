@@ -18,6 +18,11 @@ fn filters() -> Vec<(&'static str, Filter)> {
     f.user("user-1").user("user_001").user("user1");
     out.push(("user-1 prefix of others", f));
     let mut f = Filter::new();
+    for id in many_users() {
+        f.user(&id);
+    }
+    out.push(("many users", f));
+    let mut f = Filter::new();
     f.channel("messaging:general");
     out.push(("channel general", f));
     let mut f = Filter::new();
@@ -39,6 +44,17 @@ fn filters() -> Vec<(&'static str, Filter)> {
     f.user("user-17").since("2021-02-18T00:00:00Z").unwrap();
     out.push(("user + since", f));
     out
+}
+
+/// A compliance-sized request: ids present in the fixtures, prefixes of
+/// them, a numeric id and many absent ones (one automaton, not one pass
+/// per id).
+fn many_users() -> Vec<String> {
+    let mut ids: Vec<String> = ["user-17", "user-1", "user_001", "42", "ünïcode"]
+        .map(String::from)
+        .to_vec();
+    ids.extend((0..80).map(|i| format!("absent-{i}")));
+    ids
 }
 
 type Got = Vec<(u64, Vec<u8>)>;
@@ -110,6 +126,12 @@ fn oracle_matches(e: &common::Expected, label: &str) -> bool {
     match label {
         "user-17" => user(&["user-17"]),
         "user-1 prefix of others" => user(&["user-1", "user_001", "user1"]),
+        "many users" => {
+            let ids = many_users();
+            e.user_id
+                .as_deref()
+                .is_some_and(|u| ids.iter().any(|i| i == u))
+        }
         "channel general" => e.cid.as_deref() == Some("messaging:general"),
         "channel + user" => {
             e.cid.as_deref() == Some("messaging:!members-esc") && user(&["user-17"])
