@@ -36,7 +36,10 @@ use memchr::memmem;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Sorted and without duplicates, so a request for thousands of users
+    /// costs a binary search per entity.
     users: Vec<String>,
+    /// Sorted and without duplicates, as `users`.
     channels: Vec<String>,
     since: Option<Timestamp>,
     until: Option<Timestamp>,
@@ -51,7 +54,7 @@ impl Filter {
 
     /// Adds a user id: entities belonging to any added user match.
     pub fn user(&mut self, id: impl Into<String>) -> &mut Self {
-        self.users.push(id.into());
+        insert_sorted(&mut self.users, id.into());
         self
     }
 
@@ -59,7 +62,7 @@ impl Filter {
     /// (after resolution: members inherit their channel, reactions take
     /// their message's).
     pub fn channel(&mut self, cid: impl Into<String>) -> &mut Self {
-        self.channels.push(cid.into());
+        insert_sorted(&mut self.channels, cid.into());
         self
     }
 
@@ -99,9 +102,7 @@ impl Filter {
     /// predicate.
     pub fn matches(&self, e: &Entity<'_>) -> bool {
         self.matches_except_channel(e)
-            && (self.channels.is_empty()
-                || e.cid()
-                    .is_some_and(|c| self.channels.iter().any(|x| x == c)))
+            && (self.channels.is_empty() || e.cid().is_some_and(|c| contains(&self.channels, c)))
     }
 
     /// Every predicate but the channel one.
@@ -109,11 +110,7 @@ impl Filter {
         if !self.kinds.is_empty() && !self.kinds.iter().any(|k| k == e.type_name()) {
             return false;
         }
-        if !self.users.is_empty()
-            && !e
-                .user_id()
-                .is_some_and(|u| self.users.iter().any(|x| x == u))
-        {
+        if !self.users.is_empty() && !e.user_id().is_some_and(|u| contains(&self.users, u)) {
             return false;
         }
         if self.since.is_some() || self.until.is_some() {
@@ -162,6 +159,16 @@ impl Filter {
         }
         Some(Prefilter::new(&self.users))
     }
+}
+
+fn insert_sorted(set: &mut Vec<String>, value: String) {
+    if let Err(at) = set.binary_search(&value) {
+        set.insert(at, value);
+    }
+}
+
+fn contains(set: &[String], value: &str) -> bool {
+    set.binary_search_by(|x| x.as_str().cmp(value)).is_ok()
 }
 
 fn parse_time(text: &str) -> Result<Timestamp> {
