@@ -807,6 +807,9 @@ pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, 
     // same bytes are framed alike whatever the block size.
     let limit = first + DETECT_WINDOW as u64;
     let mut searched = first;
+    // A read error cut the first line: frame from what arrived (the error
+    // is held back in the window, so `at_eof` no longer says so).
+    let mut broken = false;
     let newline = loop {
         let from = (searched - window.base()) as usize;
         let upto = ((limit.min(window.end())) - window.base()) as usize;
@@ -824,13 +827,14 @@ pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, 
                 // A broken stream: detect from what arrived; the error is
                 // reported where it belongs, after those records.
                 window.defer(error);
+                broken = true;
                 break None;
             }
         }
     };
     let end = match newline {
         Some(n) => n,
-        None if window.at_eof() && window.end() <= limit => window.end(),
+        None if (window.at_eof() || broken) && window.end() <= limit => window.end(),
         None => return Ok((start, Framing::Document)),
     };
     let line = window.range(first, end);

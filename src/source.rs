@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind};
 use flate2::read::MultiGzDecoder;
 use memmap2::Mmap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 /// The gzip magic bytes.
@@ -175,9 +175,12 @@ impl<'a> Window<'a> {
         self.base + self.bytes().len() as u64
     }
 
+    /// True when no more input will come: the end was reached and no read
+    /// error is held back (a deferred error still has to be handed out by
+    /// the next [`Window::fill`], so a framer must call it once more).
     #[inline]
     pub fn at_eof(&self) -> bool {
-        self.eof
+        self.eof && self.deferred.is_none()
     }
 
     /// Puts a read error back: the next [`Window::fill`] returns it (format
@@ -304,16 +307,64 @@ pub(crate) fn open_owned_stream<R: Read + Send + 'static>(
 }
 
 /// Buffers `reader` and tells whether it starts with the gzip magic.
-fn sniff<R: Read>(reader: R, block: usize) -> crate::Result<(BufReader<R>, bool)> {
-    let mut buffered = BufReader::with_capacity(block.clamp(8 * 1024, 1 << 20), reader);
-    let gzip = loop {
-        match buffered.fill_buf() {
-            Ok(head) => break head.starts_with(&GZIP_MAGIC),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+///
+/// The first two bytes are read one `read` at a time, as many calls as it
+/// takes: a stream may hand out a single byte first (a pipe, a socket),
+/// and one look at a buffer could then miss the magic.
+fn sniff<R: Read>(mut reader: R, block: usize) -> crate::Result<(BufReader<Sniffed<R>>, bool)> {
+    let mut head = [0u8; 2];
+    let mut len = 0;
+    let mut error = None;
+    while len < head.len() {
+        match reader.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n.min(head.len() - len),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Nothing read: the stream cannot be opened.
+            Err(e) if len == 0 => return Err(e.into()),
+            // Something read: the error belongs after those bytes, where
+            // the reader reports it with its position.
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
         }
+    }
+    let gzip = len == 2 && head == GZIP_MAGIC;
+    let sniffed = Sniffed {
+        head,
+        len,
+        at: 0,
+        error,
+        inner: reader,
     };
+    let buffered = BufReader::with_capacity(block.clamp(8 * 1024, 1 << 20), sniffed);
     Ok((buffered, gzip))
+}
+
+/// A stream with its first bytes (and a read error met right after them)
+/// put back.
+pub(crate) struct Sniffed<R> {
+    head: [u8; 2],
+    len: usize,
+    at: usize,
+    error: Option<io::Error>,
+    inner: R,
+}
+
+impl<R: Read> Read for Sniffed<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.len {
+            let n = out.len().min(self.len - self.at);
+            out[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.inner.read(out)
+    }
 }
 
 /// A reader that runs another reader on a thread, a bounded number of
