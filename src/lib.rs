@@ -49,7 +49,7 @@ mod v1;
 pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::{Filter, Prefilter, write_v2_line};
-pub use parallel::{Parallel, filter_slice};
+pub use parallel::{Parallel, filter_reader, filter_slice};
 pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
 pub use source::{Compression, MappedFile};
 pub use summary::{Inspection, Summary, summarize, summarize_slice};

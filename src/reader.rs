@@ -231,6 +231,16 @@ impl ReaderBuilder {
         Reader::new(self, window, compression)
     }
 
+    /// Reads from a window already opened (and perhaps read into, by
+    /// format detection, which is repeated here without reading again).
+    pub(crate) fn open_window<'a>(
+        &self,
+        window: Window<'a>,
+        compression: Compression,
+    ) -> Result<Reader<'a>> {
+        Reader::new(self, window, compression)
+    }
+
     /// Reads bytes in memory. Entities borrow from `bytes`. Gzip data is
     /// decompressed as a stream; its entities are then owned copies.
     pub fn from_slice<'a>(&self, bytes: &'a [u8]) -> SliceReader<'a> {

@@ -189,6 +189,18 @@ impl<'a> Window<'a> {
         self.deferred = Some(error);
     }
 
+    /// Takes a stream window apart after format detection (which never
+    /// drops bytes): every byte read so far, from offset 0, and the read
+    /// error held back, if any.
+    pub fn into_parts(self) -> (Vec<u8>, Option<Error>) {
+        let bytes = match self.src {
+            Src::Stream { buf, .. } | Src::Owned(buf) => buf,
+            Src::Slice(s) => s.to_vec(),
+            Src::Mapped(m) => m.to_vec(),
+        };
+        (bytes, self.deferred)
+    }
+
     /// The byte at absolute offset `at`, if held.
     #[inline]
     pub fn byte(&self, at: u64) -> Option<u8> {
@@ -303,6 +315,20 @@ pub(crate) fn open_owned_stream<R: Read + Send + 'static>(
             Window::stream(Box::new(buffered), false, block),
             Compression::None,
         )
+    })
+}
+
+/// Like [`open_stream`], but the result stays `Send`, for reading on a
+/// thread of its own: the raw stream, or its gzip decoder.
+pub(crate) fn open_send_stream<'a, R: Read + Send + 'a>(
+    reader: R,
+    block: usize,
+) -> crate::Result<(Box<dyn Read + Send + 'a>, Compression)> {
+    let (buffered, gzip) = sniff(reader, block)?;
+    Ok(if gzip {
+        (Box::new(MultiGzDecoder::new(buffered)), Compression::Gzip)
+    } else {
+        (Box::new(buffered), Compression::None)
     })
 }
 

@@ -1,11 +1,55 @@
-//! Streams read by the sequential reader: a read error during format
-//! detection, gzip behind a stream that hands out one byte first.
+//! `filter_reader`: streams (any `Read`, gzip) decoded in parallel from
+//! line-aligned batches give exactly what the same bytes give in memory
+//! (`filter_slice`) and what the sequential reader gives — for every
+//! fixture and sample, many filters, tiny irregular reads, gzip, 1 and 2
+//! threads, chunks down to 1 byte; strict-mode errors, over-long lines,
+//! read errors mid-stream, truncated gzip; and the reading thread never
+//! runs further ahead than the settings allow.
 
 mod common;
 
-use common::{ErrInfo, gzip};
+use common::{ErrInfo, all_inputs, decompressed, gzip, is_gzip};
 use std::io::{self, Read};
-use stream_chat_export::{Filter, ReaderBuilder, Report};
+use std::sync::atomic::{AtomicU64, Ordering};
+use stream_chat_export::{
+    Error, ErrorKind, Filter, Parallel, ReaderBuilder, Report, filter_reader, filter_slice,
+};
+
+/// The filters every input is run through.
+fn filters() -> Vec<(&'static str, Filter)> {
+    let mut out = vec![("none", Filter::new())];
+    let mut f = Filter::new();
+    f.user("user-17");
+    out.push(("user-17", f));
+    let mut f = Filter::new();
+    f.user("user-1").user("user_001").user("user1");
+    out.push(("users", f));
+    let mut f = Filter::new();
+    f.channel("messaging:general");
+    out.push(("channel", f));
+    let mut f = Filter::new();
+    f.channel("messaging:!members-esc").user("user-17");
+    out.push(("channel + user", f));
+    let mut f = Filter::new();
+    f.since("2021-02-18T00:00:00Z")
+        .unwrap()
+        .until("2021-02-19T00:00:00Z")
+        .unwrap();
+    out.push(("one day", f));
+    let mut f = Filter::new();
+    f.kind("message").since("2021-01-01T00:00:00Z").unwrap();
+    out.push(("kind + since", f));
+    let mut f = Filter::new();
+    f.kind("channel_member").kind("call").kind("reaction");
+    out.push(("kinds", f));
+    let mut f = Filter::new();
+    f.user("user-17")
+        .channel("messaging:general")
+        .since("2021-02-18T00:00:00Z")
+        .unwrap();
+    out.push(("user + channel + since", f));
+    out
+}
 
 /// A reader that hands out 1 to 7 bytes per call (a fixed pseudo-random
 /// sequence), and fails with an I/O error once `fail_at` bytes are out.
@@ -124,6 +168,30 @@ fn builder() -> ReaderBuilder {
     b
 }
 
+fn parallel(threads: usize, chunk: usize, prefilter: bool) -> Parallel {
+    let mut p = Parallel::new();
+    p.threads(threads).chunk_size(chunk).prefilter(prefilter);
+    p
+}
+
+fn stream(b: &ReaderBuilder, p: &Parallel, input: impl Read + Send, filter: &Filter) -> Outcome {
+    let mut items = Vec::new();
+    let result = filter_reader(b, p, input, None, filter, |e| {
+        items.push(item(&e));
+        Ok(())
+    });
+    outcome(items, result)
+}
+
+fn slice(b: &ReaderBuilder, p: &Parallel, input: &[u8], filter: &Filter) -> Outcome {
+    let mut items = Vec::new();
+    let result = filter_slice(b, p, input, None, filter, |e| {
+        items.push(item(&e));
+        Ok(())
+    });
+    outcome(items, result)
+}
+
 /// The sequential reader over any stream, with the filter applied after.
 fn sequential(b: &ReaderBuilder, input: impl Read, filter: &Filter) -> Outcome {
     let mut items = Vec::new();
@@ -148,6 +216,504 @@ fn sequential(b: &ReaderBuilder, input: impl Read, filter: &Filter) -> Outcome {
             items,
             Ok(std::mem::take(&mut reader.into_owned_iter().report_take())),
         ),
+    }
+}
+
+/// Entities agree with the sequential reader's: the same kind, bytes,
+/// offset and user, and the same channel — except that without a channel
+/// predicate the parallel path leaves an inherited channel unresolved
+/// (documented on `filter_slice`), never another.
+fn assert_same_entities(got: &[Item], want: &[Item], filter: &Filter, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: number of entities");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            (&g.0, &g.1, g.2, &g.4),
+            (&w.0, &w.1, w.2, &w.4),
+            "{what}: entity {i}"
+        );
+        if filter.has_channels() {
+            assert_eq!(g.3, w.3, "{what}: entity {i}: cid");
+        } else {
+            assert!(g.3.is_none() || g.3 == w.3, "{what}: entity {i}: cid");
+        }
+    }
+}
+
+/// Errors agree, except where a broken gzip stream was noticed: that
+/// depends on how the decoder was fed.
+fn assert_same_errors(got: &[ErrInfo], want: &[ErrInfo], what: &str) {
+    let strip = |e: &[ErrInfo]| -> Vec<ErrInfo> {
+        e.iter()
+            .map(|e| {
+                let mut e = e.clone();
+                if e.is_gzip() {
+                    e.byte = None;
+                    e.line = None;
+                    e.display = String::new();
+                }
+                e
+            })
+            .collect()
+    };
+    assert_eq!(strip(got), strip(want), "{what}: errors");
+}
+
+/// Threads, chunk size, prefilter: both thread counts, chunks from one
+/// byte (a batch boundary after nearly every line, a chunk boundary inside
+/// every line) to larger than any fixture, the prefilter on and off.
+const CONFIGS: &[(usize, usize, bool)] = &[
+    (1, 1, true),
+    (2, 1, false),
+    (2, 7, true),
+    (1, 64, false),
+    (2, 64, true),
+    (2, 1 << 20, false),
+    (1, 1 << 20, true),
+];
+
+#[test]
+fn streams_agree_with_slices_and_the_sequential_reader() {
+    let b = builder();
+    for (name, path) in all_inputs() {
+        let raw = std::fs::read(&path).unwrap();
+        let plain = decompressed(&raw);
+        let gz = if is_gzip(&raw) {
+            raw.clone()
+        } else {
+            gzip(&plain)
+        };
+        for (label, filter) in filters() {
+            let want = sequential(&b, &plain[..], &filter);
+            let want_gz = sequential(&b, &gz[..], &filter);
+            for &(threads, chunk, prefilter) in CONFIGS {
+                let what = format!(
+                    "{name} / {label}: threads {threads}, chunk {chunk}, prefilter {prefilter}"
+                );
+                let p = parallel(threads, chunk, prefilter);
+                let in_memory = slice(&b, &p, &plain, &filter);
+                // (a) plain bytes in tiny irregular reads: exactly
+                // what the same bytes in memory give.
+                let got = stream(&b, &p, Tiny::new(&plain), &filter);
+                assert_eq!(got, in_memory, "{what}: tiny reads vs slice");
+                assert_same_entities(&got.items, &want.items, &filter, &what);
+                if !prefilter {
+                    // Every record decoded: the sequential counts.
+                    assert_eq!(got.counts, want.counts, "{what}: counts");
+                    assert_eq!(got.errors, want.errors, "{what}: errors");
+                }
+                // (b) gzip, in tiny reads.
+                let what = format!("{what} (gzip)");
+                let got = stream(&b, &p, Tiny::new(&gz), &filter);
+                assert_same_entities(&got.items, &want_gz.items, &filter, &what);
+                assert_eq!(got.items, in_memory.items, "{what}: vs slice");
+                let broken = want_gz.errors.iter().any(ErrInfo::is_gzip);
+                let counts = got.counts.unwrap();
+                let mut expect = in_memory.counts.unwrap();
+                if broken {
+                    // The slice holds the decodable prefix; the
+                    // stream also reports where it broke.
+                    expect.records += 1;
+                    expect.errors += 1;
+                    assert!(got.errors.last().unwrap().is_gzip(), "{what}");
+                    assert_eq!(got.errors[..got.errors.len() - 1], in_memory.errors);
+                } else {
+                    assert_eq!(got.errors, in_memory.errors, "{what}");
+                }
+                assert_eq!(counts, expect, "{what}: counts");
+                if !prefilter {
+                    assert_eq!(got.counts, want_gz.counts, "{what}: counts");
+                    assert_same_errors(&got.errors, &want_gz.errors, &what);
+                }
+            }
+        }
+    }
+}
+
+/// Whole reads (as many bytes as asked for) put long stretches, many
+/// lines and batches, into each read: the other extreme from tiny reads.
+#[test]
+fn whole_reads_agree_too() {
+    let b = builder();
+    for (name, path) in all_inputs() {
+        let plain = decompressed(&std::fs::read(&path).unwrap());
+        for (label, filter) in filters() {
+            for chunk in [1, 64, 1 << 20] {
+                let p = parallel(2, chunk, true);
+                let what = format!("{name} / {label}: chunk {chunk}");
+                let got = stream(&b, &p, &plain[..], &filter);
+                assert_eq!(got, slice(&b, &p, &plain, &filter), "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn strict_errors_are_the_same() {
+    let mut b = builder();
+    b.strict(true);
+    for (name, path) in all_inputs() {
+        let raw = std::fs::read(&path).unwrap();
+        let plain = decompressed(&raw);
+        let gz = if is_gzip(&raw) {
+            raw.clone()
+        } else {
+            gzip(&plain)
+        };
+        let none = Filter::new();
+        let want = sequential(&b, &plain[..], &none);
+        let want_gz = sequential(&b, &gz[..], &none);
+        for threads in [1, 2] {
+            for chunk in [1, 7, 1 << 20] {
+                let what = format!("{name}: strict, threads {threads}, chunk {chunk}");
+                // Without the prefilter every record is validated: the
+                // sequential reader's first error, same kind, byte, line.
+                let p = parallel(threads, chunk, false);
+                let got = stream(&b, &p, Tiny::new(&plain), &none);
+                assert_eq!(got.failed, want.failed, "{what}");
+                assert_same_entities(&got.items, &want.items, &none, &what);
+                let what = format!("{what} (gzip)");
+                let got = stream(&b, &p, Tiny::new(&gz), &none);
+                assert_same_errors(got.failed.as_slice(), want_gz.failed.as_slice(), &what);
+                assert_same_entities(&got.items, &want_gz.items, &none, &what);
+                // With the prefilter, what the slice gives.
+                let mut f = Filter::new();
+                f.user("user-17");
+                let p = parallel(threads, chunk, true);
+                let got = stream(&b, &p, Tiny::new(&plain), &f);
+                assert_eq!(got, slice(&b, &p, &plain, &f), "{what} (prefilter)");
+            }
+        }
+    }
+}
+
+/// Lines of `lens` bytes each (valid JSON objects of exactly that length
+/// when it is at least 30), joined by `\n`.
+fn lines_of(lens: &[usize], final_newline: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, &len) in lens.iter().enumerate() {
+        let head = format!(r#"{{"id":"u{i}","user":{{"id":"user-17"}},"name":""#);
+        let pad = len.saturating_sub(head.len() + 2);
+        out.extend_from_slice(head.as_bytes());
+        out.extend(std::iter::repeat_n(b'x', pad));
+        out.extend_from_slice(b"\"}");
+        if i + 1 < lens.len() || final_newline {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn lines_longer_than_max_line() {
+    let cases: &[(&[usize], bool)] = &[
+        (&[60, 500, 60], true),
+        (&[500, 60, 60], true),
+        (&[60, 60, 500], true),
+        (&[60, 60, 500], false),
+        (&[60, 500, 501, 502, 60, 60], true),
+        (&[500, 500, 500], false),
+        (&[100, 101, 99, 100, 5000, 100], true),
+        (&[60, 60, 20_000, 60], false),
+    ];
+    for &(lens, final_newline) in cases {
+        let data = lines_of(lens, final_newline);
+        let mut b = builder();
+        b.max_line(100).buffer_size(64);
+        for (label, filter) in [
+            ("none", Filter::new()),
+            ("user", {
+                let mut f = Filter::new();
+                f.user("user-17");
+                f
+            }),
+        ] {
+            let want = sequential(&b, &data[..], &filter);
+            let long = lens.iter().filter(|&&l| l > 100).count() as u64;
+            assert_eq!(want.counts.unwrap().errors, long, "{lens:?}");
+            for threads in [1, 2] {
+                for chunk in [1, 16, 1 << 20] {
+                    for prefilter in [true, false] {
+                        let what = format!(
+                            "{lens:?} / {label}: threads {threads}, chunk {chunk}, prefilter {prefilter}"
+                        );
+                        let p = parallel(threads, chunk, prefilter);
+                        let in_memory = slice(&b, &p, &data, &filter);
+                        // Over-long lines are errors on every path, with
+                        // the prefilter too: the sequential errors.
+                        assert_eq!(in_memory.errors, want.errors, "{what}: slice");
+                        for (how, got) in [
+                            ("tiny", stream(&b, &p, Tiny::new(&data), &filter)),
+                            ("whole", stream(&b, &p, &data[..], &filter)),
+                            ("gzip", stream(&b, &p, Tiny::new(&gzip(&data)), &filter)),
+                        ] {
+                            assert_eq!(got, in_memory, "{what}: {how}");
+                            assert_same_entities(&got.items, &want.items, &filter, &what);
+                        }
+                    }
+                }
+            }
+            // Strict: the first over-long line stops the run, at its start.
+            let mut strict = b.clone();
+            strict.strict(true);
+            let want = sequential(&strict, &data[..], &filter);
+            let got = stream(&strict, &parallel(2, 16, true), Tiny::new(&data), &filter);
+            assert_same_entities(&got.items, &want.items, &filter, "strict");
+            assert_eq!(got.failed, want.failed, "{lens:?}: strict");
+            assert_eq!(got.failed.as_ref().unwrap().kind, "LineTooLong");
+        }
+    }
+}
+
+/// A read error in the middle of the stream (at every point of a small
+/// file: in the first line during format detection, mid-line, at a line
+/// end): the records before it, the partial line as a record of its own,
+/// then the I/O error at the same byte and line as the sequential reader —
+/// returned in lenient mode too.
+#[test]
+fn read_error_mid_stream() {
+    let path = common::input_path("v2_item.jsonl");
+    let data = std::fs::read(path).unwrap();
+    let data = &data[..data.len().min(1500)];
+    for strict in [false, true] {
+        let mut b = builder();
+        b.strict(strict);
+        for at in (0..data.len()).step_by(7).chain([data.len()]) {
+            let none = Filter::new();
+            let want = sequential(&b, Tiny::failing(data, at), &none);
+            let what = format!("error at {at}, strict {strict}");
+            let failed = want.failed.as_ref().expect("the error surfaces");
+            if failed.kind == "Io" && at > 0 {
+                assert_eq!(failed.byte, Some(at as u64), "{what}");
+            }
+            for chunk in [1, 1 << 20] {
+                let got = stream(
+                    &b,
+                    &parallel(2, chunk, false),
+                    Tiny::failing(data, at),
+                    &none,
+                );
+                assert_same_entities(&got.items, &want.items, &none, &what);
+                assert_eq!(
+                    (&got.counts, &got.errors, &got.failed),
+                    (&want.counts, &want.errors, &want.failed),
+                    "{what}: chunk {chunk}"
+                );
+            }
+        }
+    }
+    // Also when a document (v1) is being read sequentially.
+    let path = common::input_path("v1_array.json");
+    let data = std::fs::read(path).unwrap();
+    let b = builder();
+    for at in (0..data.len()).step_by(101) {
+        let none = Filter::new();
+        let want = sequential(&b, Tiny::failing(&data, at), &none);
+        let got = stream(&b, &parallel(2, 1, true), Tiny::failing(&data, at), &none);
+        // The sequential reader itself: channels resolved as well.
+        assert_eq!(got, want, "v1, error at {at}");
+    }
+}
+
+/// A gzip stream cut short, at many points: the entities the sequential
+/// reader gives, and one gzip error (a data error: counted when lenient).
+#[test]
+fn truncated_gzip() {
+    let path = common::input_path("user_export.jsonl");
+    let plain = std::fs::read(path).unwrap();
+    let gz = gzip(&plain);
+    let b = builder();
+    let none = Filter::new();
+    for cut in (20..gz.len()).step_by(gz.len() / 13) {
+        let want = sequential(&b, Tiny::new(&gz[..cut]), &none);
+        for chunk in [1, 64, 1 << 20] {
+            let what = format!("cut at {cut}, chunk {chunk}");
+            let got = stream(&b, &parallel(2, chunk, false), Tiny::new(&gz[..cut]), &none);
+            assert_same_entities(&got.items, &want.items, &none, &what);
+            assert_eq!(got.counts, want.counts, "{what}");
+            assert_same_errors(&got.errors, &want.errors, &what);
+            assert!(got.errors.iter().any(ErrInfo::is_gzip), "{what}");
+        }
+    }
+    let mut strict = b.clone();
+    strict.strict(true);
+    let cut = gz.len() * 2 / 3;
+    let got = stream(&strict, &parallel(2, 64, false), &gz[..cut], &none);
+    let want = sequential(&strict, &gz[..cut], &none);
+    assert_same_entities(&got.items, &want.items, &none, "strict");
+    assert_same_errors(got.failed.as_slice(), want.failed.as_slice(), "strict");
+}
+
+/// Counts bytes read from the inner reader.
+struct Counting<'c, R> {
+    inner: R,
+    count: &'c AtomicU64,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The reading thread stays within a bounded distance of what the sink has
+/// seen, however slow the sink: memory follows the settings, not the
+/// input.
+#[test]
+fn reading_ahead_is_bounded() {
+    let lens: Vec<usize> = (0..20_000).map(|i| 60 + (i * 37) % 90).collect();
+    let data = lines_of(&lens, true);
+    let longest = *lens.iter().max().unwrap() as u64 + 1;
+    let mut b = builder();
+    b.buffer_size(64);
+    let (chunk, threads) = (256usize, 2usize);
+    let p = parallel(threads, chunk, true);
+    // A batch is sent once `chunk × threads × 4` bytes are held (one
+    // read more at most, plus a line). Alive at once: two queued, one
+    // being filled, one being decoded, one being delivered; the stream's
+    // own buffer (8 KiB at least) reads ahead of them all.
+    let batch = (chunk * threads * 4) as u64 + 64 + longest;
+    let limit = 5 * batch + 8 * 1024 + longest;
+    assert!(
+        limit * 20 < data.len() as u64,
+        "the input must dwarf the limit"
+    );
+    let count = AtomicU64::new(0);
+    let reader = Counting {
+        inner: &data[..],
+        count: &count,
+    };
+    let mut ahead = 0u64;
+    let mut seen = 0u64;
+    filter_reader(&b, &p, reader, None, &Filter::new(), |e| {
+        ahead = ahead.max(count.load(Ordering::Relaxed) - e.offset());
+        seen += 1;
+        if seen.is_multiple_of(500) {
+            // A slow sink: time for the reader to run ahead, if it could.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, lens.len() as u64);
+    assert!(
+        ahead <= limit,
+        "read {ahead} bytes ahead of the sink; limit {limit}"
+    );
+    assert!(ahead > 0);
+}
+
+/// An error from the sink stops the run at once and is returned as is
+/// (the reading thread stops too: the call returns).
+#[test]
+fn sink_errors_stop_the_run() {
+    let data = lines_of(&vec![80; 5000], true);
+    let mut n = 0;
+    let result = filter_reader(
+        &builder(),
+        &parallel(2, 64, true),
+        Tiny::new(&data),
+        None,
+        &Filter::new(),
+        |_| {
+            n += 1;
+            if n == 10 {
+                return Err(Error::new(ErrorKind::Usage("enough".into())));
+            }
+            Ok(())
+        },
+    );
+    let e = result.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Usage(m) if m == "enough"),
+        "{e}"
+    );
+    assert_eq!(n, 10);
+}
+
+/// Errors name the path given.
+#[test]
+fn errors_name_the_path() {
+    let mut b = builder();
+    b.strict(true);
+    let data = b"{\"id\":\"u1\"}\n{\"id\":\n{\"id\":\"u3\"}\n";
+    let path = std::path::Path::new("in.jsonl");
+    let e = filter_reader(
+        &b,
+        &parallel(2, 1, false),
+        Tiny::new(data),
+        Some(path),
+        &Filter::new(),
+        |_| Ok(()),
+    )
+    .unwrap_err();
+    assert_eq!(e.path(), Some(path));
+    assert_eq!(e.position().map(|p| p.line), Some(2));
+    let e = filter_reader(
+        &builder(),
+        &parallel(2, 1, false),
+        Tiny::failing(data, 5),
+        Some(path),
+        &Filter::new(),
+        |_| Ok(()),
+    )
+    .unwrap_err();
+    assert_eq!(e.path(), Some(path));
+    assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
+}
+
+/// The command line: `filter` on a gzip file and on stdin gives what it
+/// gives on the plain file, on 1 and 2 threads; `--strict` stops at the
+/// same error.
+#[test]
+fn cli_streams() {
+    let bin = env!("CARGO_BIN_EXE_stream-chat-export");
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        "v2_item.jsonl",
+        "v2_malformed.jsonl",
+        "user_export.jsonl",
+        "v1_array.json",
+    ] {
+        let plain_path = common::input_path(name);
+        let plain = std::fs::read(&plain_path).unwrap();
+        let gz_path = tmp.path().join(format!("{name}.gz"));
+        std::fs::write(&gz_path, gzip(&plain)).unwrap();
+        for extra in [&[][..], &["--user", "user-17"], &["--strict"]] {
+            let run = |file: &std::path::Path, stdin: Option<&[u8]>, threads: &str| {
+                use std::io::Write;
+                let mut cmd = std::process::Command::new(bin);
+                cmd.arg("filter")
+                    .args(["--threads", threads])
+                    .args(extra)
+                    .arg(file)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                let mut input = child.stdin.take().unwrap();
+                let bytes = stdin.unwrap_or_default().to_vec();
+                // Fed from a thread of its own: the child's output must be
+                // read meanwhile, or both sides could wait on a full pipe.
+                let feeder = std::thread::spawn(move || {
+                    // The child may stop reading early (--strict).
+                    let _ = input.write_all(&bytes);
+                });
+                let out = child.wait_with_output().unwrap();
+                feeder.join().unwrap();
+                (out.status.code(), out.stdout)
+            };
+            let want = run(&plain_path, None, "2");
+            for threads in ["1", "2"] {
+                let what = format!("{name} {extra:?} threads {threads}");
+                assert_eq!(run(&gz_path, None, threads), want, "{what}: gzip file");
+                let dash = std::path::Path::new("-");
+                assert_eq!(run(dash, Some(&plain), threads), want, "{what}: stdin");
+                let gz = gzip(&plain);
+                assert_eq!(run(dash, Some(&gz), threads), want, "{what}: gzip stdin");
+            }
+        }
     }
 }
 
@@ -184,6 +750,13 @@ fn gzip_is_detected_when_the_first_read_is_one_byte() {
     assert_eq!(got, want);
     let reader = builder().from_reader(OneByteFirst(&gz, true)).unwrap();
     assert_eq!(reader.compression(), stream_chat_export::Compression::Gzip);
+    let got = stream(
+        &builder(),
+        &parallel(2, 64, false),
+        OneByteFirst(&gz, true),
+        &none,
+    );
+    assert_same_entities(&got.items, &want.items, &none, "filter_reader");
 }
 
 /// Hands out one byte, then as much as asked for.
