@@ -4,9 +4,10 @@ use clap::{Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use stream_chat_export::{
-    Category, Entity, Error, Filter, Inspection, MappedFile, Parallel, ReaderBuilder, Report,
-    filter_slice, summarize, summarize_slice, write_v2_line,
+    Category, Entity, Error, ErrorKind, Filter, Inspection, MappedFile, Parallel, ReaderBuilder,
+    Report, filter_reader, filter_slice, summarize, summarize_slice, write_v2_line,
 };
 
 /// Read, check and convert Stream Chat data exports (v1, v2, user exports,
@@ -368,13 +369,21 @@ struct LineSink<'w> {
     buf: Vec<u8>,
     written: u64,
     progress: Progress,
+    /// For a stream, the bytes of the file read so far (compressed, for
+    /// gzip): progress follows them rather than the entities' offsets in
+    /// the decompressed data.
+    consumed: Option<&'w AtomicU64>,
 }
 
 impl LineSink<'_> {
     fn push(&mut self, e: &Entity<'_>) -> stream_chat_export::Result<()> {
         write_v2_line(e, &mut self.buf);
         self.written += 1;
-        self.progress.at(e.offset());
+        let at = match self.consumed {
+            Some(n) => n.load(AtomicOrdering::Relaxed),
+            None => e.offset(),
+        };
+        self.progress.at(at);
         if self.buf.len() >= 1 << 16 {
             self.flush()?;
         }
@@ -573,6 +582,10 @@ fn filter_files(
     })
 }
 
+/// Plain files are mapped and filtered in parallel; gzip files, stdin and
+/// anything that cannot be mapped are streamed, also in parallel
+/// (`filter_reader`: line-aligned batches, inflating on a thread of its
+/// own). v1 documents are read sequentially either way.
 fn filter_file(
     builder: &ReaderBuilder,
     parallel: &Parallel,
@@ -580,30 +593,79 @@ fn filter_file(
     file: &std::path::Path,
     out: &mut dyn Write,
 ) -> stream_chat_export::Result<(Report, u64)> {
-    let mapped = map_plain(file)?;
-    let total = mapped.as_ref().map_or(0, |m| m.bytes().len() as u64);
+    let input = match map_plain(file)? {
+        Some(map) => Input::Mapped(map),
+        None => Input::Stream(open_stream(file)?),
+    };
+    let consumed = AtomicU64::new(0);
+    let total = match &input {
+        Input::Mapped(map) => map.bytes().len() as u64,
+        Input::Stream((_, total)) => *total,
+    };
     let mut sink = LineSink {
         out,
         buf: Vec::with_capacity(1 << 17),
         written: 0,
         progress: Progress::new(total),
+        consumed: matches!(input, Input::Stream(_)).then_some(&consumed),
     };
-    let report = match &mapped {
-        Some(map) => filter_slice(builder, parallel, map.bytes(), Some(file), filter, |e| {
-            sink.push(&e)
-        })?,
-        None => {
-            let mut reader = builder.from_path(file)?;
-            while let Some(e) = reader.next_entity() {
-                let e = e?;
-                if filter.matches(&e) {
-                    sink.push(&e)?;
-                }
-            }
-            std::mem::take(&mut reader.into_owned_iter().report_take())
+    let report = match input {
+        Input::Mapped(map) => {
+            filter_slice(builder, parallel, map.bytes(), Some(file), filter, |e| {
+                sink.push(&e)
+            })?
+        }
+        Input::Stream((stream, _)) => {
+            let counted = Counting {
+                inner: stream,
+                count: &consumed,
+            };
+            filter_reader(builder, parallel, counted, Some(file), filter, |e| {
+                sink.push(&e)
+            })?
         }
     };
     sink.flush()?;
     sink.progress.finish();
     Ok((report, sink.written))
+}
+
+/// An input file: mapped, or a stream with its size (0 when unknown).
+enum Input {
+    Mapped(MappedFile),
+    Stream((Box<dyn io::Read + Send>, u64)),
+}
+
+/// Opens a file that is not mapped (gzip, empty, a pipe, a device) or
+/// stdin (`-`), with its size when it is a regular file (for progress).
+fn open_stream(
+    file: &std::path::Path,
+) -> stream_chat_export::Result<(Box<dyn io::Read + Send>, u64)> {
+    if file == std::path::Path::new("-") {
+        return Ok((Box::new(io::stdin()), 0));
+    }
+    let with_path = |e: io::Error| Error::from(e).with_path(file);
+    let handle = std::fs::File::open(file).map_err(with_path)?;
+    let meta = handle.metadata().map_err(with_path)?;
+    if meta.is_dir() {
+        // As the library's `from_path` reports it.
+        let e = io::Error::other("is a directory");
+        return Err(Error::new(ErrorKind::Io(e)).with_path(file));
+    }
+    let total = if meta.is_file() { meta.len() } else { 0 };
+    Ok((Box::new(handle), total))
+}
+
+/// Counts the bytes read through it, for progress.
+struct Counting<'c, R> {
+    inner: R,
+    count: &'c AtomicU64,
+}
+
+impl<R: io::Read> io::Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, AtomicOrdering::Relaxed);
+        Ok(n)
+    }
 }
