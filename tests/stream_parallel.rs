@@ -665,7 +665,9 @@ fn errors_name_the_path() {
 
 /// The command line: `filter` on a gzip file and on stdin gives what it
 /// gives on the plain file, on 1 and 2 threads; `--strict` stops at the
-/// same error.
+/// same error. The notes on stderr are the same too (the file's name
+/// aside): lines ruled out by the prefilter are only counted on the
+/// parallel paths, so they also tell that streams took one.
 #[test]
 fn cli_streams() {
     let bin = env!("CARGO_BIN_EXE_stream-chat-export");
@@ -702,9 +704,16 @@ fn cli_streams() {
                 });
                 let out = child.wait_with_output().unwrap();
                 feeder.join().unwrap();
-                (out.status.code(), out.stdout)
+                let name = file.display().to_string();
+                let notes =
+                    String::from_utf8_lossy(&out.stderr).replace(&format!("{name}:"), "IN:");
+                let lines = String::from_utf8_lossy(&out.stdout).into_owned();
+                (out.status.code(), notes, lines)
             };
             let want = run(&plain_path, None, "2");
+            if extra.len() == 2 && !name.starts_with("v1") {
+                assert!(want.1.contains("ruled out by the prefilter"), "{}", want.1);
+            }
             for threads in ["1", "2"] {
                 let what = format!("{name} {extra:?} threads {threads}");
                 assert_eq!(run(&gz_path, None, threads), want, "{what}: gzip file");

@@ -241,12 +241,15 @@ fn inspect_file(
     file: &std::path::Path,
 ) -> stream_chat_export::Result<Inspection> {
     if let Some(map) = map_plain(file)?
-        && !map.bytes().starts_with(&[0x1f, 0x8b])
+        && !map.bytes().starts_with(&GZIP_MAGIC)
     {
         return summarize_slice(builder, parallel, map.bytes(), Some(file));
     }
     builder.from_path(file).and_then(summarize)
 }
+
+/// The first bytes of a gzip file.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Maps `file` when it is a non-empty regular file.
 fn map_plain(file: &std::path::Path) -> stream_chat_export::Result<Option<MappedFile>> {
@@ -594,8 +597,11 @@ fn filter_file(
     out: &mut dyn Write,
 ) -> stream_chat_export::Result<(Report, u64)> {
     let input = match map_plain(file)? {
-        Some(map) => Input::Mapped(map),
-        None => Input::Stream(open_stream(file)?),
+        // A mapped gzip file would be inflated on this thread, as one
+        // stream; read as a file it is inflated on a thread of its own and
+        // decoded in parallel batches.
+        Some(map) if !map.bytes().starts_with(&GZIP_MAGIC) => Input::Mapped(map),
+        _ => Input::Stream(open_stream(file)?),
     };
     let consumed = AtomicU64::new(0);
     let total = match &input {
