@@ -114,7 +114,13 @@ struct ChunkOut<'a> {
 
 /// Reads `input` (plain or gzip, any format) and calls `sink` with each
 /// entity that passes `filter`, in input order. Line files in memory run in
-/// parallel; everything else runs on the sequential reader.
+/// parallel; everything else runs on the sequential reader (gzip bytes
+/// too: hand them to [`filter_reader`] to decode them in parallel).
+///
+/// With the prefilter ([`Parallel::prefilter`]), lines ruled out without
+/// decoding are counted in [`Report::skipped_by_prefilter`] and not
+/// validated — except for their length: a line longer than `max_line` is
+/// always an error, as on the sequential reader.
 ///
 /// The set of entities is exactly the sequential reader's. One difference
 /// in what they carry: on the parallel path, inherited channels (members,
