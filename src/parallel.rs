@@ -275,6 +275,29 @@ where
 /// the decoders.
 const STREAM_QUEUE: usize = 2;
 
+/// The most bytes one stream batch aims at, whatever the thread count:
+/// up to five batches are alive at once, and the heap must stay well
+/// under the 64 MiB the filter promises.
+const STREAM_BATCH_MAX: usize = 8 << 20;
+
+/// A stream batch's target size: `chunk_size × threads × 4`, capped.
+fn stream_batch(parallel: &Parallel) -> usize {
+    parallel
+        .chunk_size
+        .saturating_mul(parallel.threads)
+        .saturating_mul(4)
+        .min(STREAM_BATCH_MAX)
+}
+
+/// The chunk size within a stream batch: smaller chunks when the batch is
+/// capped, so every thread still gets several.
+fn stream_chunk(parallel: &Parallel) -> usize {
+    parallel
+        .chunk_size
+        .min(stream_batch(parallel) / (parallel.threads * 4))
+        .max(1)
+}
+
 /// At most this many over-long lines are held for the next batch; more are
 /// sent on in a batch of their own, so even a stream of nothing but
 /// over-long lines keeps memory bounded.
@@ -290,13 +313,14 @@ const MAX_LONG_LINES_HELD: usize = 1024;
 /// [`ReaderBuilder::from_reader`] does:
 ///
 /// - **Line files** (v2, user exports, import files) are cut into
-///   line-aligned batches of about `chunk_size × threads × 4` bytes, each
+///   line-aligned batches of about `chunk_size × threads × 4` bytes (at
+///   most 8 MiB, in smaller chunks when capped), each
 ///   split into chunks and decoded in parallel. The channel context, the
 ///   line count and the report carry over from batch to batch, so the
 ///   entities, their offsets (absolute in the decompressed stream), the
 ///   errors with their lines and bytes, and the [`Report`] are exactly what
 ///   [`filter_slice`] gives on the same bytes. Memory is bounded by the
-///   settings: a batch is at most about `max(chunk_size × threads × 4,
+///   settings: a batch is at most about `max(min(chunk_size × threads × 4, 8 MiB),
 ///   max_line)` plus two read blocks ([`ReaderBuilder::buffer_size`]; the
 ///   first batch also holds what format detection read, the first line up
 ///   to 1 MiB), and at most five are alive at once (two queued, one being
@@ -379,10 +403,7 @@ where
         gzip: compression == Compression::Gzip,
         block: builder.block,
         max_line: builder.max_line,
-        target: parallel
-            .chunk_size
-            .saturating_mul(parallel.threads)
-            .saturating_mul(4),
+        target: stream_batch(parallel),
     };
     std::thread::scope(|scope| {
         // Both channels live inside this closure: leaving it early drops
@@ -400,7 +421,7 @@ where
                     decoder: Decoder {
                         setup: &setup,
                         builder,
-                        chunk_size: parallel.chunk_size,
+                        chunk_size: stream_chunk(parallel),
                         filter,
                     },
                     batches: &batches,
