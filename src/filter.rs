@@ -207,7 +207,7 @@ pub struct Prefilter {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per filter run; boxing buys nothing
 enum Needles {
-    One(memmem::Finder<'static>),
+    One(crate::search::Needle),
     Many(aho_corasick::AhoCorasick),
     /// No id at all: nothing can match.
     None,
@@ -217,11 +217,9 @@ impl Needles {
     fn new(needles: &[Vec<u8>]) -> Needles {
         match needles {
             [] => Needles::None,
-            [one] => Needles::One(
-                memmem::FinderBuilder::new()
-                    .build_forward_with_ranker(ExportByteRank, one)
-                    .into_owned(),
-            ),
+            [one] => Needles::One(crate::search::Needle::new(one, |b| {
+                EXPORT_BYTE_RANK[b as usize]
+            })),
             many => match aho_corasick::AhoCorasick::new(many) {
                 Ok(ac) => Needles::Many(ac),
                 // Only an automaton too large for its own limits fails;
@@ -233,15 +231,40 @@ impl Needles {
         }
     }
 
-    /// The first occurrence at or after `from`.
-    fn find(&self, text: &[u8], from: usize) -> Option<usize> {
-        match self {
-            Needles::One(finder) => finder.find(&text[from..]).map(|i| from + i),
-            Needles::Many(ac) => ac
-                .find(aho_corasick::Input::new(text).span(from..text.len()))
-                .map(|m| m.start()),
-            Needles::None => None,
-        }
+    /// Calls `hit` with the start of occurrences in `text`, in order: at
+    /// least the first of each line that has one. Returns the number of
+    /// newlines in `text`, counted in the same pass where it can be.
+    /// With `escapes`, also appends every `\u00` to it when that comes
+    /// from the same pass, and returns true; false means the caller must
+    /// look for them itself.
+    fn find_counting(
+        &self,
+        text: &[u8],
+        escapes: Option<&mut Vec<usize>>,
+        mut hit: impl FnMut(usize),
+    ) -> (u64, bool) {
+        let count = |text: &[u8]| memchr::memchr_iter(b'\n', text).count() as u64;
+        let fused = escapes.is_some();
+        let newlines = match self {
+            Needles::One(needle) => return (needle.find_counting(text, escapes, hit), fused),
+            Needles::Many(ac) => {
+                // After a hit the search goes on from the next line: an id
+                // that occurs several times in a record costs one hit.
+                let mut from = 0;
+                while from < text.len() {
+                    let input = aho_corasick::Input::new(text).span(from..text.len());
+                    let Some(found) = ac.find(input) else {
+                        break;
+                    };
+                    let at = found.start();
+                    hit(at);
+                    from = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1);
+                }
+                count(text)
+            }
+            Needles::None => count(text),
+        };
+        (newlines, false)
     }
 }
 
@@ -301,23 +324,32 @@ impl Prefilter {
     /// offsets into `text`, `end` excluding the newline) that can hold one
     /// of the ids, in order. Searches the whole text at once, so the cost
     /// is per hit, not per line.
-    pub fn candidate_lines(&self, text: &[u8], mut f: impl FnMut(usize, usize)) {
+    pub fn candidate_lines(&self, text: &[u8], f: impl FnMut(usize, usize)) {
+        self.candidate_lines_counting(text, f);
+    }
+
+    /// [`Prefilter::candidate_lines`], also returning the number of `\n`
+    /// in `text` (counted in the search's own pass when it can be, so the
+    /// caller need not read the text again to count what it skipped).
+    pub(crate) fn candidate_lines_counting(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(usize, usize),
+    ) -> u64 {
         let mut hits: Vec<usize> = Vec::new();
-        // After a hit, the search goes on from the next line: an id that
-        // occurs several times in a record (user_id, user.id, ...) costs
-        // one hit.
-        let mut from = 0;
-        while from < text.len() {
-            let Some(hit) = self.needles.find(text, from) else {
-                break;
-            };
-            hits.push(hit);
-            from = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |p| hit + p + 1);
+        let mut escapes: Vec<usize> = Vec::new();
+        let fused = self.u00.is_some().then_some(&mut escapes);
+        let (newlines, escapes_found) = self.needles.find_counting(text, fused, |at| hits.push(at));
+        for at in escapes {
+            if self.escape_in_ids(&text[at..]) {
+                hits.push(at);
+            }
         }
         // An id spelled (partly) with escapes. Every escape's backslash is
         // visited (an escaped backslash's second half too, which can only
         // add a candidate, never lose one).
         match &self.u00 {
+            Some(_) if escapes_found => {}
             Some(u00) => {
                 for i in u00.find_iter(text) {
                     if self.escape_in_ids(&text[i..]) {
@@ -344,6 +376,7 @@ impl Prefilter {
             f(start, end);
             covered = end + 1;
         }
+        newlines
     }
 
     /// Does the escape at the start of `at` (a backslash) decode to a
@@ -383,7 +416,7 @@ impl Prefilter {
 /// common byte after the space, so a quoted id would be searched by its
 /// quotes. Measured on a generated export (examples/generate.rs, 50 MiB):
 /// rank = 255 + 20·log2(frequency), 0 for bytes never seen.
-struct ExportByteRank;
+pub(crate) struct ExportByteRank;
 
 #[rustfmt::skip]
 const EXPORT_BYTE_RANK: [u8; 256] = [

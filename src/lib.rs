@@ -40,6 +40,7 @@ mod lines;
 mod parallel;
 mod reader;
 mod scan;
+mod search;
 mod source;
 mod structural;
 mod summary;

@@ -1,0 +1,224 @@
+//! One needle (a quoted id) found in a single pass that also counts the
+//! newlines: the user filter's inner loop.
+//!
+//! memmem's SIMD search probes two bytes of the needle per position. In an
+//! export nearly every pair is common (`"user-17"` shares `user-1` and the
+//! quotes with thousands of ids, and digits fill every timestamp), so it
+//! stops often to verify. Here four probes (both quotes and the two rarest
+//! bytes between them) are tested 32 positions at a time with AVX2, which
+//! leaves almost no false candidates; the same loads count the newlines, so
+//! the chunk is read from memory once instead of twice. Without AVX2 (or
+//! for a needle shorter than four bytes) it is memmem plus a newline count:
+//! the same answer.
+
+use memchr::memmem;
+
+/// A needle and where to probe it.
+#[derive(Debug, Clone)]
+pub(crate) struct Needle {
+    bytes: Vec<u8>,
+    /// Four offsets into `bytes`, the first 0 and the last `len - 1`.
+    probes: [usize; 4],
+    finder: memmem::Finder<'static>,
+}
+
+impl Needle {
+    /// `rank(b)` estimates how common byte `b` is (higher: more common).
+    pub fn new(bytes: &[u8], rank: impl Fn(u8) -> u8) -> Needle {
+        let n = bytes.len();
+        let mut probes = [0, 0, 0, n.saturating_sub(1)];
+        if n >= 4 {
+            // The two rarest bytes strictly between the first and last.
+            let mut inner: Vec<usize> = (1..n - 1).collect();
+            inner.sort_by_key(|&i| (rank(bytes[i]), std::cmp::Reverse(i)));
+            let (a, b) = (inner[0], inner[1]);
+            probes = [0, a.min(b), a.max(b), n - 1];
+        }
+        Needle {
+            bytes: bytes.to_vec(),
+            probes,
+            finder: memmem::FinderBuilder::new()
+                .build_forward_with_ranker(crate::filter::ExportByteRank, bytes)
+                .into_owned(),
+        }
+    }
+
+    /// Calls `hit(i)` for every occurrence of the needle in `text`, in
+    /// order, and returns the number of `\n` in `text`. With `escapes`,
+    /// also appends the position of every `\u00` in `text`, in order (the
+    /// prefilter's escape candidates), from the same pass.
+    pub fn find_counting(
+        &self,
+        text: &[u8],
+        escapes: Option<&mut Vec<usize>>,
+        mut hit: impl FnMut(usize),
+    ) -> u64 {
+        let mut newlines = 0;
+        let mut done = 0;
+        let mut escapes = escapes;
+        #[cfg(target_arch = "x86_64")]
+        if self.bytes.len() >= 4 && crate::structural::level() != crate::structural::Level::Baseline
+        {
+            // SAFETY: a level above the baseline means the CPU has AVX2
+            // and POPCNT.
+            (done, newlines) = unsafe {
+                match escapes.as_deref_mut() {
+                    Some(escapes) => self.probe_avx2::<true>(text, &mut hit, escapes),
+                    None => self.probe_avx2::<false>(text, &mut hit, &mut Vec::new()),
+                }
+            };
+        }
+        let rest = &text[done..];
+        newlines += memchr::memchr_iter(b'\n', rest).count() as u64;
+        if let Some(escapes) = escapes {
+            escapes.extend(memmem::find_iter(rest, b"\\u00").map(|i| done + i));
+        }
+        // Occurrences that start at or after `done` (the probe loop
+        // handled every start before it), overlapping ones included.
+        let mut from = 0;
+        while let Some(i) = self.finder.find(&rest[from..]) {
+            hit(done + from + i);
+            from += i + 1;
+        }
+        newlines
+    }
+
+    /// The probe loop: returns how far it got (every occurrence starting
+    /// before that was reported; newlines before it are counted).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn probe_avx2<const ESCAPES: bool>(
+        &self,
+        text: &[u8],
+        hit: &mut impl FnMut(usize),
+        escapes: &mut Vec<usize>,
+    ) -> (usize, u64) {
+        use std::arch::x86_64::*;
+        let n = self.bytes.len();
+        let [_, p1, p2, p3] = self.probes;
+        let splat = |i: usize| _mm256_set1_epi8(self.bytes[i] as i8);
+        let (b0, b1, b2, b3) = (splat(0), splat(p1), splat(p2), splat(p3));
+        let newline = _mm256_set1_epi8(b'\n' as i8);
+        let (backslash, u, zero) = (
+            _mm256_set1_epi8(b'\\' as i8),
+            _mm256_set1_epi8(b'u' as i8),
+            _mm256_set1_epi8(b'0' as i8),
+        );
+        let mut newlines = 0u64;
+        let mut i = 0;
+        // Every load reads `[i + probe, i + probe + 32)`, within `text`
+        // while `i + (n - 1) + 32 <= len`.
+        while i + n - 1 + 32 <= text.len() {
+            let at = text[i..].as_ptr();
+            // SAFETY: the loop condition keeps all four 32-byte loads
+            // inside `text` (`p3 = n - 1` is the largest probe).
+            let (v0, v1, v2, v3) = unsafe {
+                (
+                    _mm256_loadu_si256(at as *const __m256i),
+                    _mm256_loadu_si256(at.add(p1) as *const __m256i),
+                    _mm256_loadu_si256(at.add(p2) as *const __m256i),
+                    _mm256_loadu_si256(at.add(p3) as *const __m256i),
+                )
+            };
+            newlines += u64::from(
+                (_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, newline)) as u32).count_ones(),
+            );
+            if ESCAPES {
+                let backslashes = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, backslash));
+                if backslashes != 0 {
+                    // SAFETY: offsets 1..=3 are within the largest probe
+                    // (`n - 1 >= 3`), so inside `text` as above.
+                    let (w1, w2, w3) = unsafe {
+                        (
+                            _mm256_loadu_si256(at.add(1) as *const __m256i),
+                            _mm256_loadu_si256(at.add(2) as *const __m256i),
+                            _mm256_loadu_si256(at.add(3) as *const __m256i),
+                        )
+                    };
+                    let tail = _mm256_and_si256(
+                        _mm256_cmpeq_epi8(w1, u),
+                        _mm256_and_si256(_mm256_cmpeq_epi8(w2, zero), _mm256_cmpeq_epi8(w3, zero)),
+                    );
+                    let mut bits = backslashes as u32 & _mm256_movemask_epi8(tail) as u32;
+                    while bits != 0 {
+                        escapes.push(i + bits.trailing_zeros() as usize);
+                        bits &= bits - 1;
+                    }
+                }
+            }
+            let first = _mm256_and_si256(_mm256_cmpeq_epi8(v0, b0), _mm256_cmpeq_epi8(v1, b1));
+            let last = _mm256_and_si256(_mm256_cmpeq_epi8(v2, b2), _mm256_cmpeq_epi8(v3, b3));
+            let mut bits = _mm256_movemask_epi8(_mm256_and_si256(first, last)) as u32;
+            while bits != 0 {
+                let start = i + bits.trailing_zeros() as usize;
+                if text[start..start + n] == self.bytes[..] {
+                    hit(start);
+                }
+                bits &= bits - 1;
+            }
+            i += 32;
+        }
+        (i, newlines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(text: &[u8], needle: &[u8]) -> (Vec<usize>, u64) {
+        let hits = (0..text.len())
+            .filter(|&i| text[i..].starts_with(needle))
+            .collect();
+        (hits, text.iter().filter(|&&b| b == b'\n').count() as u64)
+    }
+
+    #[test]
+    fn agrees_with_a_naive_search() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for needle in [&b"\"user-17\""[..], b"\"u1\"", b"\"ab", b"x", b"\"\"\"\""] {
+            let finder = Needle::new(needle, |b| if b == b'"' { 255 } else { b });
+            // Texts built from the needle's own bytes, newlines and
+            // near-misses, so occurrences overlap, straddle the 32-byte
+            // steps and end the text.
+            let alphabet: Vec<u8> = needle.iter().copied().chain(*b"\n7u-\"\\u00").collect();
+            for len in (0..200).chain([1000, 4097]) {
+                for _ in 0..5 {
+                    let mut text: Vec<u8> = (0..len)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect();
+                    if len > needle.len() && next() % 2 == 0 {
+                        let at = (next() as usize) % (len - needle.len());
+                        text[at..at + needle.len()].copy_from_slice(needle);
+                    }
+                    let mut hits = Vec::new();
+                    let newlines = finder.find_counting(&text, None, |i| hits.push(i));
+                    assert_eq!(
+                        (hits, newlines),
+                        naive(&text, needle),
+                        "{:?} in {:?}",
+                        String::from_utf8_lossy(needle),
+                        String::from_utf8_lossy(&text)
+                    );
+                    let (mut hits, mut escapes) = (Vec::new(), Vec::new());
+                    let newlines =
+                        finder.find_counting(&text, Some(&mut escapes), |i| hits.push(i));
+                    assert_eq!(escapes, naive(&text, b"\\u00").0);
+                    assert_eq!(
+                        (hits, newlines),
+                        naive(&text, needle),
+                        "{:?} in {:?}",
+                        String::from_utf8_lossy(needle),
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
+    }
+}
