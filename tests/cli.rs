@@ -366,3 +366,52 @@ fn inspect_gzip_document_of_user_first_records() {
     assert_eq!(got["counts"]["user"], 1);
     assert_eq!(got["errors"], 0);
 }
+
+/// `--users-file` / `--channels-file` name the same ids as repeated
+/// options (blank lines and surrounding whitespace ignored); a missing
+/// list is a usage error.
+#[test]
+fn id_lists_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixtures_dir().join("v2_item.jsonl");
+    let users = dir.path().join("users.txt");
+    fs::write(&users, "user-17\r\n\n  user-1  \nnobody\n").unwrap();
+    let channels = dir.path().join("channels.txt");
+    fs::write(&channels, "messaging:general\n").unwrap();
+    let listed = run(&["filter", "--users-file", s(&users), s(&input)], None);
+    let repeated = run(
+        &[
+            "filter",
+            "--user",
+            "user-17",
+            "--user",
+            "user-1",
+            "--user",
+            "nobody",
+            s(&input),
+        ],
+        None,
+    );
+    assert_eq!(
+        code(&listed),
+        0,
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(!stdout(&listed).is_empty());
+    assert_eq!(stdout(&listed), stdout(&repeated));
+    let listed = run(
+        &["filter", "--channels-file", s(&channels), s(&input)],
+        None,
+    );
+    let repeated = run(
+        &["filter", "--channel", "messaging:general", s(&input)],
+        None,
+    );
+    assert!(!stdout(&listed).is_empty());
+    assert_eq!(stdout(&listed), stdout(&repeated));
+    let missing = dir.path().join("absent.txt");
+    let out = run(&["filter", "--users-file", s(&missing), s(&input)], None);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absent.txt"));
+}

@@ -47,6 +47,7 @@ impl ReadOptions {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing buys nothing
 enum Command {
     /// Detect the format and count records per kind (lenient: bad records
     /// are skipped and counted).
@@ -69,10 +70,17 @@ enum Command {
         /// member, the user record, channel creator).
         #[arg(long = "user", value_name = "ID")]
         users: Vec<String>,
+        /// Read user ids from FILE, one per line (surrounding whitespace
+        /// and blank lines ignored): for requests naming many users.
+        #[arg(long = "users-file", value_name = "FILE")]
+        users_files: Vec<PathBuf>,
         /// Entities of this channel cid (`type:id`); members and reactions
         /// resolve their channel as in the reader.
         #[arg(long = "channel", value_name = "CID")]
         channels: Vec<String>,
+        /// Read channel cids from FILE, one per line, as --users-file.
+        #[arg(long = "channels-file", value_name = "FILE")]
+        channels_files: Vec<PathBuf>,
         /// Only created_at >= T (RFC3339); entities without created_at fail
         /// any time predicate.
         #[arg(long, value_name = "T")]
@@ -114,6 +122,26 @@ enum Command {
     },
 }
 
+/// The ids listed in `files`, one per line.
+fn ids_from(files: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let mut ids = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::new(ErrorKind::Usage(format!(
+                "cannot read ids from {}: {e}",
+                file.display()
+            )))
+        })?;
+        ids.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    }
+    Ok(ids)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -125,7 +153,9 @@ fn main() -> ExitCode {
         Command::Validate { options, files } => validate(&options, &files),
         Command::Filter {
             users,
+            users_files,
             channels,
+            channels_files,
             since,
             until,
             kinds,
@@ -138,12 +168,12 @@ fn main() -> ExitCode {
         } => {
             let filter = (|| {
                 let mut f = Filter::new();
-                users.into_iter().for_each(|u| {
+                for u in users.into_iter().chain(ids_from(&users_files)?) {
                     f.user(u);
-                });
-                channels.into_iter().for_each(|c| {
+                }
+                for c in channels.into_iter().chain(ids_from(&channels_files)?) {
                     f.channel(c);
-                });
+                }
                 kinds.iter().for_each(|k| {
                     f.kind(k);
                 });
