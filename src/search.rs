@@ -93,6 +93,40 @@ impl Needle {
         hit: &mut impl FnMut(usize),
         escapes: &mut Vec<usize>,
     ) -> (usize, u64) {
+        let n = self.bytes.len();
+        let mut newlines = 0u64;
+        let mut from = 0;
+        loop {
+            let event = self.scan_avx2::<ESCAPES>(text, from);
+            newlines += event.newlines;
+            if event.needle == 0 && event.escapes == 0 {
+                return (event.at, newlines);
+            }
+            let mut bits = event.escapes;
+            while bits != 0 {
+                escapes.push(event.at + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+            let mut bits = event.needle;
+            while bits != 0 {
+                let start = event.at + bits.trailing_zeros() as usize;
+                if text[start..start + n] == self.bytes[..] {
+                    hit(start);
+                }
+                bits &= bits - 1;
+            }
+            from = event.at + 32;
+        }
+    }
+
+    /// Scans 32 positions at a time from `from` until a block has a
+    /// candidate or an escape, or the end. Nothing in here calls out, so
+    /// the compiler keeps every vector in a register: events, which are
+    /// rare, are handled by the caller.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    #[inline(never)]
+    fn scan_avx2<const ESCAPES: bool>(&self, text: &[u8], from: usize) -> Event {
         use std::arch::x86_64::*;
         let n = self.bytes.len();
         let [_, p1, p2, p3] = self.probes;
@@ -105,7 +139,7 @@ impl Needle {
             _mm256_set1_epi8(b'0' as i8),
         );
         let mut newlines = 0u64;
-        let mut i = 0;
+        let mut i = from;
         // Every load reads `[i + probe, i + probe + 32)`, within `text`
         // while `i + (n - 1) + 32 <= len`.
         while i + n - 1 + 32 <= text.len() {
@@ -123,6 +157,7 @@ impl Needle {
             newlines += u64::from(
                 (_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, newline)) as u32).count_ones(),
             );
+            let mut escapes = 0u32;
             if ESCAPES {
                 let backslashes = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, backslash));
                 if backslashes != 0 {
@@ -139,27 +174,42 @@ impl Needle {
                         _mm256_cmpeq_epi8(w1, u),
                         _mm256_and_si256(_mm256_cmpeq_epi8(w2, zero), _mm256_cmpeq_epi8(w3, zero)),
                     );
-                    let mut bits = backslashes as u32 & _mm256_movemask_epi8(tail) as u32;
-                    while bits != 0 {
-                        escapes.push(i + bits.trailing_zeros() as usize);
-                        bits &= bits - 1;
-                    }
+                    escapes = backslashes as u32 & _mm256_movemask_epi8(tail) as u32;
                 }
             }
             let first = _mm256_and_si256(_mm256_cmpeq_epi8(v0, b0), _mm256_cmpeq_epi8(v1, b1));
             let last = _mm256_and_si256(_mm256_cmpeq_epi8(v2, b2), _mm256_cmpeq_epi8(v3, b3));
-            let mut bits = _mm256_movemask_epi8(_mm256_and_si256(first, last)) as u32;
-            while bits != 0 {
-                let start = i + bits.trailing_zeros() as usize;
-                if text[start..start + n] == self.bytes[..] {
-                    hit(start);
-                }
-                bits &= bits - 1;
+            let needle = _mm256_movemask_epi8(_mm256_and_si256(first, last)) as u32;
+            if needle | escapes != 0 {
+                return Event {
+                    at: i,
+                    newlines,
+                    needle,
+                    escapes,
+                };
             }
             i += 32;
         }
-        (i, newlines)
+        Event {
+            at: i,
+            newlines,
+            needle: 0,
+            escapes: 0,
+        }
     }
+}
+
+/// Where [`Needle::scan_avx2`] stopped, and why.
+#[cfg(target_arch = "x86_64")]
+struct Event {
+    /// The block's first position (the end of the scan when no bits).
+    at: usize,
+    /// Newlines in `[from, at + 32)` (to `at` when no bits).
+    newlines: u64,
+    /// Positions `at + k` where the four probes match.
+    needle: u32,
+    /// Positions `at + k` where `\\u00` starts.
+    escapes: u32,
 }
 
 #[cfg(test)]
