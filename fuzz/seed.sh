@@ -4,7 +4,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../testdata/fixtures"
-for target in line_vs_serde reader_any reader_gzip parallel_vs_sequential; do
+for target in line_vs_serde reader_any reader_gzip parallel_vs_sequential stream_vs_slice; do
     mkdir -p "$here/corpus/$target"
 done
 for f in "$fixtures"/*; do
@@ -14,7 +14,11 @@ for f in "$fixtures"/*; do
     cp "$f" "$here/corpus/reader_gzip/$name"
     case "$name" in
         *.gz) ;;
-        *) cp "$f" "$here/corpus/parallel_vs_sequential/$name" ;;
+        *)
+            cp "$f" "$here/corpus/parallel_vs_sequential/$name"
+            # stream_vs_slice reads 5 control bytes first.
+            { printf '\000\000\000\000\000'; cat "$f"; } > "$here/corpus/stream_vs_slice/$name"
+            ;;
     esac
 done
 # line_vs_serde takes one line: split the line fixtures into single lines.

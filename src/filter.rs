@@ -214,12 +214,18 @@ enum Needles {
 }
 
 impl Needles {
-    fn new(needles: &[Vec<u8>]) -> Needles {
+    /// `escape_chars`: the ASCII characters the ids are made of, when
+    /// only `\u00XX` escapes can spell them.
+    fn new(needles: &[Vec<u8>], escape_chars: Option<&[bool; 128]>) -> Needles {
         match needles {
             [] => Needles::None,
-            [one] => Needles::One(crate::search::Needle::new(one, |b| {
-                EXPORT_BYTE_RANK[b as usize]
-            })),
+            [one] => {
+                let needle = crate::search::Needle::new(one, |b| EXPORT_BYTE_RANK[b as usize]);
+                Needles::One(match escape_chars {
+                    Some(chars) => needle.with_escape_chars(chars),
+                    None => needle,
+                })
+            }
             many => match aho_corasick::AhoCorasick::new(many) {
                 Ok(ac) => Needles::Many(ac),
                 // Only an automaton too large for its own limits fails;
@@ -299,7 +305,7 @@ impl Prefilter {
                 .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'/') || b == b' ');
         Prefilter {
             u00: plain_ascii.then(|| memmem::Finder::new(b"\\u00").into_owned()),
-            needles: Needles::new(&needles),
+            needles: Needles::new(&needles, plain_ascii.then_some(&ascii)),
             ascii,
             other,
         }

@@ -20,6 +20,11 @@ pub(crate) struct Needle {
     /// Four offsets into `bytes`, the first 0 and the last `len - 1`.
     probes: [usize; 4],
     finder: memmem::Finder<'static>,
+    /// Indexed by the two hex digits `XX` of a `\u00XX` (as raw bytes,
+    /// `a << 8 | b`): does it decode to a character of interest? Escapes
+    /// that do not (Stream's `\u003c` for `<` in html, ...) are dropped
+    /// inside the scan.
+    escape_pairs: Option<Box<[bool]>>,
 }
 
 impl Needle {
@@ -40,13 +45,48 @@ impl Needle {
             finder: memmem::FinderBuilder::new()
                 .build_forward_with_ranker(crate::filter::ExportByteRank, bytes)
                 .into_owned(),
+            escape_pairs: None,
+        }
+    }
+
+    /// Reports only the `\u00XX` escapes that decode to an ASCII character
+    /// marked in `chars` (the others cannot spell an id).
+    pub fn with_escape_chars(mut self, chars: &[bool; 128]) -> Needle {
+        let mut pairs = vec![false; 1 << 16].into_boxed_slice();
+        let hex = |d: u8, upper: bool| match d {
+            0..=9 => b'0' + d,
+            _ if upper => b'A' + d - 10,
+            _ => b'a' + d - 10,
+        };
+        for (c, _) in chars.iter().enumerate().filter(|(_, wanted)| **wanted) {
+            let (high, low) = ((c >> 4) as u8, (c & 15) as u8);
+            for upper_high in [false, true] {
+                for upper_low in [false, true] {
+                    let (a, b) = (hex(high, upper_high), hex(low, upper_low));
+                    pairs[usize::from(a) << 8 | usize::from(b)] = true;
+                }
+            }
+        }
+        self.escape_pairs = Some(pairs);
+        self
+    }
+
+    /// Is the `\u00` at `at` one to report?
+    #[inline(always)]
+    fn escape_wanted(&self, text: &[u8], at: usize) -> bool {
+        match (&self.escape_pairs, text.get(at + 4..at + 6)) {
+            (Some(pairs), Some(&[a, b])) => pairs[usize::from(a) << 8 | usize::from(b)],
+            // No table, or cut short: report it (the caller decides).
+            _ => true,
         }
     }
 
     /// Calls `hit(i)` for every occurrence of the needle in `text`, in
     /// order, and returns the number of `\n` in `text`. With `escapes`,
-    /// also appends the position of every `\u00` in `text`, in order (the
-    /// prefilter's escape candidates), from the same pass.
+    /// also appends the position of every `\u00` in `text` (the
+    /// prefilter's escape candidates; with [`Needle::with_escape_chars`],
+    /// only those that decode to one of its characters), in order, from
+    /// the same pass.
     pub fn find_counting(
         &self,
         text: &[u8],
@@ -71,7 +111,11 @@ impl Needle {
         let rest = &text[done..];
         newlines += memchr::memchr_iter(b'\n', rest).count() as u64;
         if let Some(escapes) = escapes {
-            escapes.extend(memmem::find_iter(rest, b"\\u00").map(|i| done + i));
+            escapes.extend(
+                memmem::find_iter(rest, b"\\u00")
+                    .map(|i| done + i)
+                    .filter(|&at| self.escape_wanted(text, at)),
+            );
         }
         // Occurrences that start at or after `done` (the probe loop
         // handled every start before it), overlapping ones included.
@@ -174,7 +218,16 @@ impl Needle {
                         _mm256_cmpeq_epi8(w1, u),
                         _mm256_and_si256(_mm256_cmpeq_epi8(w2, zero), _mm256_cmpeq_epi8(w3, zero)),
                     );
-                    escapes = backslashes as u32 & _mm256_movemask_epi8(tail) as u32;
+                    let mut found = backslashes as u32 & _mm256_movemask_epi8(tail) as u32;
+                    // Most escapes in an export spell html (`\u003c`):
+                    // drop those here rather than stop for each.
+                    while found != 0 {
+                        let k = found.trailing_zeros();
+                        if self.escape_wanted(text, i + k as usize) {
+                            escapes |= 1 << k;
+                        }
+                        found &= found - 1;
+                    }
                 }
             }
             let first = _mm256_and_si256(_mm256_cmpeq_epi8(v0, b0), _mm256_cmpeq_epi8(v1, b1));
@@ -237,7 +290,7 @@ mod tests {
             // Texts built from the needle's own bytes, newlines and
             // near-misses, so occurrences overlap, straddle the 32-byte
             // steps and end the text.
-            let alphabet: Vec<u8> = needle.iter().copied().chain(*b"\n7u-\"\\u00").collect();
+            let alphabet: Vec<u8> = needle.iter().copied().chain(*b"\n7u-\"\\u005c").collect();
             for len in (0..200).chain([1000, 4097]) {
                 for _ in 0..5 {
                     let mut text: Vec<u8> = (0..len)
@@ -246,6 +299,14 @@ mod tests {
                     if len > needle.len() && next() % 2 == 0 {
                         let at = (next() as usize) % (len - needle.len());
                         text[at..at + needle.len()].copy_from_slice(needle);
+                    }
+                    // Escapes, wanted or not, some cut short by the end.
+                    for escape in [&b"\\u0075"[..], b"\\u003C", b"\\u007", b"\\u0055"] {
+                        if len > 0 && next() % 2 == 0 {
+                            let at = (next() as usize) % len;
+                            let end = (at + escape.len()).min(len);
+                            text[at..end].copy_from_slice(&escape[..end - at]);
+                        }
                     }
                     let mut hits = Vec::new();
                     let newlines = finder.find_counting(&text, None, |i| hits.push(i));
@@ -260,6 +321,22 @@ mod tests {
                     let newlines =
                         finder.find_counting(&text, Some(&mut escapes), |i| hits.push(i));
                     assert_eq!(escapes, naive(&text, b"\\u00").0);
+                    // With a table: only the escapes of wanted characters
+                    // ('u' = 0x75, written either case).
+                    let mut chars = [false; 128];
+                    chars[usize::from(b'u')] = true;
+                    let picky = finder.clone().with_escape_chars(&chars);
+                    let mut picked = Vec::new();
+                    picky.find_counting(&text, Some(&mut picked), |_| {});
+                    let want: Vec<usize> = naive(&text, b"\\u00")
+                        .0
+                        .into_iter()
+                        .filter(|&at| {
+                            text.get(at + 4..at + 6)
+                                .is_none_or(|xx| xx.eq_ignore_ascii_case(b"75"))
+                        })
+                        .collect();
+                    assert_eq!(picked, want);
                     assert_eq!(
                         (hits, newlines),
                         naive(&text, needle),
