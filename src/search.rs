@@ -6,10 +6,13 @@
 //! quotes with thousands of ids, and digits fill every timestamp), so it
 //! stops often to verify. Here four probes (both quotes and the two rarest
 //! bytes between them) are tested 32 positions at a time with AVX2, which
-//! leaves almost no false candidates; the same loads count the newlines, so
-//! the chunk is read from memory once instead of twice. Without AVX2 (or
-//! for a needle shorter than four bytes) it is memmem plus a newline count:
-//! the same answer.
+//! leaves almost no false candidates. The same loads count the newlines
+//! and find the `\u00XX` escapes that could spell an id character, so the
+//! chunk is read from memory once instead of three times. The scan itself
+//! never calls out (so its vectors stay in registers): it stops at a block
+//! with something to report and the caller handles it. Without AVX2 (or
+//! for a needle shorter than four bytes) it is memmem, a `\u00` search and
+//! a newline count: the same answer.
 
 use memchr::memmem;
 
