@@ -270,8 +270,10 @@ struct Expansion<'a> {
     offset: u64,
 }
 
-/// Reads entities from any source. See the [module docs](self) for when to
-/// use it rather than [`SliceReader`].
+/// Reads entities from any source: files (mapped or read in blocks), gzip,
+/// stdin, any `Read`. Entities borrow the reader's buffer until the next
+/// call ([`Reader::next_entity`]); for bytes already in memory,
+/// [`SliceReader`] is an `Iterator` whose entities borrow the input.
 ///
 /// ```
 /// use stream_chat_export::ReaderBuilder;
