@@ -5,57 +5,8 @@
 
 mod common;
 
-use common::{all_inputs, decompressed, oracle_of};
-use stream_chat_export::{Filter, Parallel, ReaderBuilder, Timestamp, filter_slice};
-
-/// The filters every input is run through.
-fn filters() -> Vec<(&'static str, Filter)> {
-    let mut out = Vec::new();
-    let mut f = Filter::new();
-    f.user("user-17");
-    out.push(("user-17", f));
-    let mut f = Filter::new();
-    f.user("user-1").user("user_001").user("user1");
-    out.push(("user-1 prefix of others", f));
-    let mut f = Filter::new();
-    for id in many_users() {
-        f.user(&id);
-    }
-    out.push(("many users", f));
-    let mut f = Filter::new();
-    f.channel("messaging:general");
-    out.push(("channel general", f));
-    let mut f = Filter::new();
-    f.channel("messaging:!members-esc").user("user-17");
-    out.push(("channel + user", f));
-    let mut f = Filter::new();
-    f.since("2021-02-18T00:00:00Z")
-        .unwrap()
-        .until("2021-02-19T00:00:00Z")
-        .unwrap();
-    out.push(("one day", f));
-    let mut f = Filter::new();
-    f.kind("message").since("2021-01-01T00:00:00Z").unwrap();
-    out.push(("messages since", f));
-    let mut f = Filter::new();
-    f.kind("channel_member").kind("call");
-    out.push(("kinds", f));
-    let mut f = Filter::new();
-    f.user("user-17").since("2021-02-18T00:00:00Z").unwrap();
-    out.push(("user + since", f));
-    out
-}
-
-/// A compliance-sized request: ids present in the fixtures, prefixes of
-/// them, a numeric id and many absent ones (one automaton, not one pass
-/// per id).
-fn many_users() -> Vec<String> {
-    let mut ids: Vec<String> = ["user-17", "user-1", "user_001", "42", "ünïcode"]
-        .map(String::from)
-        .to_vec();
-    ids.extend((0..80).map(|i| format!("absent-{i}")));
-    ids
-}
+use common::{all_inputs, decompressed, filter_cases, oracle_of};
+use stream_chat_export::{Filter, Parallel, ReaderBuilder, filter_slice};
 
 type Got = Vec<(u64, Vec<u8>)>;
 
@@ -85,7 +36,7 @@ fn every_executor_agrees_on_every_fixture() {
     for (name, path) in all_inputs() {
         let raw = std::fs::read(&path).unwrap();
         let bytes = decompressed(&raw);
-        for (label, filter) in filters() {
+        for common::FilterCase { label, filter, .. } in filter_cases() {
             let want = sequential(&bytes, &filter);
             for threads in [1, 2] {
                 for chunk in [1, 7, 64, 1000, 1 << 20] {
@@ -110,59 +61,23 @@ fn every_executor_agrees_on_every_fixture() {
     }
 }
 
-/// The oracle's answer: the same rules written on `serde_json::Value`.
-fn oracle_matches(e: &common::Expected, label: &str) -> bool {
-    let time = || e.created_at.as_deref().and_then(Timestamp::parse);
-    let day = |t: Option<Timestamp>| {
-        t.is_some_and(|t| {
-            t >= Timestamp::parse("2021-02-18T00:00:00Z").unwrap()
-                && t < Timestamp::parse("2021-02-19T00:00:00Z").unwrap()
-        })
-    };
-    let since = |t: Option<Timestamp>| {
-        t.is_some_and(|t| t >= Timestamp::parse("2021-01-01T00:00:00Z").unwrap())
-    };
-    let user = |ids: &[&str]| e.user_id.as_deref().is_some_and(|u| ids.contains(&u));
-    match label {
-        "user-17" => user(&["user-17"]),
-        "user-1 prefix of others" => user(&["user-1", "user_001", "user1"]),
-        "many users" => {
-            let ids = many_users();
-            e.user_id
-                .as_deref()
-                .is_some_and(|u| ids.iter().any(|i| i == u))
-        }
-        "channel general" => e.cid.as_deref() == Some("messaging:general"),
-        "channel + user" => {
-            e.cid.as_deref() == Some("messaging:!members-esc") && user(&["user-17"])
-        }
-        "one day" => day(time()),
-        "messages since" => e.type_name == "message" && since(time()),
-        "kinds" => e.type_name == "member" || e.type_name == "call",
-        "user + since" => {
-            user(&["user-17"])
-                && time().is_some_and(|t| t >= Timestamp::parse("2021-02-18T00:00:00Z").unwrap())
-        }
-        other => panic!("no oracle for {other}"),
-    }
-}
-
 #[test]
 fn filters_match_the_oracle() {
     for (name, path) in all_inputs() {
         let oracle = oracle_of(&path, false);
         let bytes = decompressed(&std::fs::read(&path).unwrap());
-        for (label, filter) in filters() {
+        for case in filter_cases() {
+            let (label, filter) = (case.label, &case.filter);
             let want: Vec<serde_json::Value> = oracle
                 .entities
                 .iter()
-                .filter(|e| oracle_matches(e, label))
+                .filter(|e| (case.oracle)(e))
                 .map(|e| e.value.clone())
                 .collect();
             let mut got = Vec::new();
             let mut p = Parallel::new();
             p.threads(2).chunk_size(64);
-            filter_slice(&ReaderBuilder::new(), &p, &bytes, None, &filter, |e| {
+            filter_slice(&ReaderBuilder::new(), &p, &bytes, None, filter, |e| {
                 got.push(e.to_value().unwrap());
                 Ok(())
             })

@@ -8,48 +8,12 @@
 
 mod common;
 
-use common::{ErrInfo, all_inputs, decompressed, gzip, is_gzip};
+use common::{ErrInfo, all_inputs, decompressed, filter_cases, gzip, is_gzip};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use stream_chat_export::{
     Error, ErrorKind, Filter, Parallel, ReaderBuilder, Report, filter_reader, filter_slice,
 };
-
-/// The filters every input is run through.
-fn filters() -> Vec<(&'static str, Filter)> {
-    let mut out = vec![("none", Filter::new())];
-    let mut f = Filter::new();
-    f.user("user-17");
-    out.push(("user-17", f));
-    let mut f = Filter::new();
-    f.user("user-1").user("user_001").user("user1");
-    out.push(("users", f));
-    let mut f = Filter::new();
-    f.channel("messaging:general");
-    out.push(("channel", f));
-    let mut f = Filter::new();
-    f.channel("messaging:!members-esc").user("user-17");
-    out.push(("channel + user", f));
-    let mut f = Filter::new();
-    f.since("2021-02-18T00:00:00Z")
-        .unwrap()
-        .until("2021-02-19T00:00:00Z")
-        .unwrap();
-    out.push(("one day", f));
-    let mut f = Filter::new();
-    f.kind("message").since("2021-01-01T00:00:00Z").unwrap();
-    out.push(("kind + since", f));
-    let mut f = Filter::new();
-    f.kind("channel_member").kind("call").kind("reaction");
-    out.push(("kinds", f));
-    let mut f = Filter::new();
-    f.user("user-17")
-        .channel("messaging:general")
-        .since("2021-02-18T00:00:00Z")
-        .unwrap();
-    out.push(("user + channel + since", f));
-    out
-}
 
 /// A reader that hands out 1 to 7 bytes per call (a fixed pseudo-random
 /// sequence), and fails with an I/O error once `fail_at` bytes are out.
@@ -282,7 +246,7 @@ fn streams_agree_with_slices_and_the_sequential_reader() {
         } else {
             gzip(&plain)
         };
-        for (label, filter) in filters() {
+        for common::FilterCase { label, filter, .. } in filter_cases() {
             let want = sequential(&b, &plain[..], &filter);
             let want_gz = sequential(&b, &gz[..], &filter);
             for &(threads, chunk, prefilter) in CONFIGS {
@@ -336,7 +300,7 @@ fn whole_reads_agree_too() {
     let b = builder();
     for (name, path) in all_inputs() {
         let plain = decompressed(&std::fs::read(&path).unwrap());
-        for (label, filter) in filters() {
+        for common::FilterCase { label, filter, .. } in filter_cases() {
             for chunk in [1, 64, 1 << 20] {
                 let p = parallel(2, chunk, true);
                 let what = format!("{name} / {label}: chunk {chunk}");

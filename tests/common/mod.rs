@@ -1080,3 +1080,124 @@ pub fn compare(label: &str, got: &[Entity<'_>], want: &[Expected]) {
         want.len()
     );
 }
+
+// ---------------------------------------------------------------------------
+// Filter cases
+
+/// One filter the executors are run through, and the oracle's answer for
+/// it: the same predicate written on the oracle's [`Expected`] entities.
+pub struct FilterCase {
+    pub label: &'static str,
+    pub filter: stream_chat_export::Filter,
+    pub oracle: Box<dyn Fn(&Expected) -> bool>,
+}
+
+/// A compliance-sized request: ids present in the fixtures, prefixes of
+/// them, a numeric id and many absent ones (one automaton, not one pass
+/// per id).
+pub fn many_users() -> Vec<String> {
+    let mut ids: Vec<String> = ["user-17", "user-1", "user_001", "42", "ünïcode"]
+        .map(String::from)
+        .to_vec();
+    ids.extend((0..80).map(|i| format!("absent-{i}")));
+    ids
+}
+
+/// The filters every input is run through (user, channel, time, kind and
+/// their combinations), each with its oracle.
+pub fn filter_cases() -> Vec<FilterCase> {
+    use stream_chat_export::{Filter, Timestamp};
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let time = |e: &Expected| e.created_at.as_deref().and_then(Timestamp::parse);
+    let user_in =
+        |ids: Vec<String>| move |e: &Expected| e.user_id.as_ref().is_some_and(|u| ids.contains(u));
+    let strings = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    let mut case = |label, filter: &mut Filter, oracle: Box<dyn Fn(&Expected) -> bool>| {
+        out.push(FilterCase {
+            label,
+            filter: filter.clone(),
+            oracle,
+        })
+    };
+    case("none", &mut Filter::new(), Box::new(|_| true));
+    case(
+        "user-17",
+        Filter::new().user("user-17"),
+        Box::new(user_in(strings(&["user-17"]))),
+    );
+    case(
+        "user-1 prefix of others",
+        Filter::new().user("user-1").user("user_001").user("user1"),
+        Box::new(user_in(strings(&["user-1", "user_001", "user1"]))),
+    );
+    let mut f = Filter::new();
+    for id in many_users() {
+        f.user(id);
+    }
+    case("many users", &mut f, Box::new(user_in(many_users())));
+    case(
+        "channel general",
+        Filter::new().channel("messaging:general"),
+        Box::new(|e| e.cid.as_deref() == Some("messaging:general")),
+    );
+    let user_17 = user_in(strings(&["user-17"]));
+    case(
+        "channel + user",
+        Filter::new()
+            .channel("messaging:!members-esc")
+            .user("user-17"),
+        Box::new(move |e| e.cid.as_deref() == Some("messaging:!members-esc") && user_17(e)),
+    );
+    let (from, to) = (t("2021-02-18T00:00:00Z"), t("2021-02-19T00:00:00Z"));
+    case(
+        "one day",
+        Filter::new()
+            .since("2021-02-18T00:00:00Z")
+            .unwrap()
+            .until("2021-02-19T00:00:00Z")
+            .unwrap(),
+        Box::new(move |e| time(e).is_some_and(|t| t >= from && t < to)),
+    );
+    let since = t("2021-01-01T00:00:00Z");
+    case(
+        "messages since",
+        Filter::new()
+            .kind("message")
+            .since("2021-01-01T00:00:00Z")
+            .unwrap(),
+        Box::new(move |e| e.type_name == "message" && time(e).is_some_and(|t| t >= since)),
+    );
+    case(
+        "kinds",
+        Filter::new()
+            .kind("channel_member")
+            .kind("call")
+            .kind("reaction"),
+        Box::new(|e| matches!(e.type_name.as_str(), "member" | "call" | "reaction")),
+    );
+    let user_17 = user_in(strings(&["user-17"]));
+    case(
+        "user + since",
+        Filter::new()
+            .user("user-17")
+            .since("2021-02-18T00:00:00Z")
+            .unwrap(),
+        Box::new(move |e| user_17(e) && time(e).is_some_and(|t| t >= from)),
+    );
+    let user_17 = user_in(strings(&["user-17"]));
+    case(
+        "user + channel + since",
+        Filter::new()
+            .user("user-17")
+            .channel("messaging:general")
+            .since("2021-02-18T00:00:00Z")
+            .unwrap(),
+        Box::new(move |e| {
+            user_17(e)
+                && e.cid.as_deref() == Some("messaging:general")
+                && time(e).is_some_and(|t| t >= from)
+        }),
+    );
+    out
+}
