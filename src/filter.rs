@@ -477,25 +477,11 @@ pub(crate) fn minify_into(json: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(json);
         return;
     }
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            if b == b'"' {
-                in_string = true;
-            }
-            out.push(b);
-        }
-    }
+    let mut strings = crate::structural::StringState::default();
+    out.extend(
+        json.iter()
+            .filter(|&&b| !(strings.outside(b) && matches!(b, b' ' | b'\n' | b'\r' | b'\t'))),
+    );
 }
 
 fn has_space_outside_strings(json: &[u8]) -> bool {

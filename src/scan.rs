@@ -272,16 +272,10 @@ fn plain_string(v: &[u8]) -> Option<&[u8]> {
     (!inner.contains(&b'\\')).then_some(inner)
 }
 
-/// Kind and raw `created_at` of one record, or `None` to decode it fully.
-/// `tokens` is scratch space for the structural index.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn quick<'a>(record: &'a [u8], blocks: &'a mut Blocks) -> Option<Quick<'a>> {
-    quick_in(record, record.len(), blocks)
-}
-
-/// [`quick`] on the record `text[..len]`, where `text` goes on past it
-/// (the rest of the chunk): the index may read ahead instead of copying
-/// the record's last partial block.
+/// Kind and raw `created_at` of the record `text[..len]`, or `None` to
+/// decode it fully. `text` may go on past the record (the rest of the
+/// chunk): the index then reads ahead instead of copying the record's last
+/// partial block. `blocks` is scratch space for the structural index.
 pub(crate) fn quick_in<'a>(
     text: &'a [u8],
     len: usize,
@@ -423,7 +417,7 @@ mod tests {
 
     fn quick(record: &[u8]) -> Option<Quick<'_>> {
         let blocks = Box::leak(Box::new(Blocks::default()));
-        super::quick(record, blocks)
+        super::quick_in(record, record.len(), blocks)
     }
 
     #[test]

@@ -304,6 +304,34 @@ fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
     escaped
 }
 
+/// Byte-at-a-time string tracking, for the short loops that look at every
+/// byte anyway (depth check, minifying): which bytes lie outside strings.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StringState {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl StringState {
+    /// Takes the next byte; true when it is outside any string (an opening
+    /// quote is outside, the closing quote inside).
+    #[inline]
+    pub fn outside(&mut self, b: u8) -> bool {
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.in_string = false;
+            }
+            return false;
+        }
+        self.in_string = b == b'"';
+        true
+    }
+}
+
 /// A record's structural masks, one set of four `u64` per 64-byte block:
 /// unescaped quotes, and opening brackets, closing brackets and `: ,`
 /// outside strings. Built without looking at bytes one at a time; walked
