@@ -311,15 +311,17 @@ mod tests {
                             text[at..end].copy_from_slice(&escape[..end - at]);
                         }
                     }
+                    let want = naive(&text, needle);
+                    let context = || {
+                        format!(
+                            "{:?} in {:?}",
+                            String::from_utf8_lossy(needle),
+                            String::from_utf8_lossy(&text)
+                        )
+                    };
                     let mut hits = Vec::new();
                     let newlines = finder.find_counting(&text, None, |i| hits.push(i));
-                    assert_eq!(
-                        (hits, newlines),
-                        naive(&text, needle),
-                        "{:?} in {:?}",
-                        String::from_utf8_lossy(needle),
-                        String::from_utf8_lossy(&text)
-                    );
+                    assert_eq!((hits, newlines), want, "{}", context());
                     let (mut hits, mut escapes) = (Vec::new(), Vec::new());
                     let newlines =
                         finder.find_counting(&text, Some(&mut escapes), |i| hits.push(i));
@@ -331,7 +333,7 @@ mod tests {
                     let picky = finder.clone().with_escape_chars(&chars);
                     let mut picked = Vec::new();
                     picky.find_counting(&text, Some(&mut picked), |_| {});
-                    let want: Vec<usize> = naive(&text, b"\\u00")
+                    let wanted_escapes: Vec<usize> = naive(&text, b"\\u00")
                         .0
                         .into_iter()
                         .filter(|&at| {
@@ -339,14 +341,8 @@ mod tests {
                                 .is_none_or(|xx| xx.eq_ignore_ascii_case(b"75"))
                         })
                         .collect();
-                    assert_eq!(picked, want);
-                    assert_eq!(
-                        (hits, newlines),
-                        naive(&text, needle),
-                        "{:?} in {:?}",
-                        String::from_utf8_lossy(needle),
-                        String::from_utf8_lossy(&text)
-                    );
+                    assert_eq!(picked, wanted_escapes);
+                    assert_eq!((hits, newlines), want, "{}", context());
                 }
             }
         }

@@ -6,6 +6,8 @@
 //! Tests of library bugs not fixed yet are `#[ignore = "BUG: ..."]`
 //! (none at the moment).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -55,26 +57,13 @@ fn identity(r: &Report, what: &str) {
 }
 
 fn slice(b: &ReaderBuilder, data: &[u8]) -> Run {
-    let mut reader = b.from_slice(data);
-    let opened = reader.reader().is_some();
-    let mut entities = Vec::new();
-    for item in reader.by_ref() {
-        match item {
-            Ok(e) => entities.push(e.into_owned()),
-            // Lenient: only a gzip stream that cannot be opened at all
-            // hands out its error (once).
-            Err(e) => assert!(!opened, "lenient reader handed out {e}"),
-        }
-    }
-    let format = reader.reader().map_or(Format::Empty, |r| r.format());
-    let report = reader.take_report();
-    identity(&report, "slice");
-    assert_eq!(report.entities, entities.len() as u64);
+    let read = common::read_lenient(b, data);
+    assert_eq!(read.report.entities, read.entities.len() as u64);
     Run {
-        entities,
-        report,
-        format,
-        open_failed: !opened,
+        entities: read.entities,
+        report: read.report,
+        format: read.format,
+        open_failed: !read.opened,
     }
 }
 

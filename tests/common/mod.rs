@@ -1201,3 +1201,43 @@ pub fn filter_cases() -> Vec<FilterCase> {
     );
     out
 }
+
+// ---------------------------------------------------------------------------
+// Lenient reads
+
+/// What a lenient read of a slice gave.
+pub struct LenientRead {
+    pub entities: Vec<Entity<'static>>,
+    pub report: Report,
+    pub format: Format,
+    /// False when the input could not be opened at all.
+    pub opened: bool,
+}
+
+/// Reads `data` leniently from a slice, keeping owned entities. Only a
+/// gzip stream that cannot be opened at all hands out an error (once);
+/// data errors are counted in the report. Checks the accounting identity.
+pub fn read_lenient(b: &ReaderBuilder, data: &[u8]) -> LenientRead {
+    let mut reader = b.from_slice(data);
+    let opened = reader.reader().is_some();
+    let mut entities = Vec::new();
+    for item in reader.by_ref() {
+        match item {
+            Ok(e) => entities.push(e.into_owned()),
+            Err(e) => assert!(!opened, "lenient reader handed out {e}"),
+        }
+    }
+    let format = reader.reader().map_or(Format::Empty, |r| r.format());
+    let report = reader.take_report();
+    assert_eq!(
+        report.records,
+        report.entities + report.errors,
+        "records == entities + errors ({report:?})"
+    );
+    LenientRead {
+        entities,
+        report,
+        format,
+        opened,
+    }
+}
