@@ -39,6 +39,8 @@ pub enum Category {
 pub enum ErrorKind {
     /// Reading the input failed.
     Io(io::Error),
+    /// Writing the output failed (the error's path names the output).
+    Write(io::Error),
     /// A record is not valid JSON. The message comes from the JSON parser;
     /// the error's position points at the offending byte.
     Json {
@@ -140,7 +142,7 @@ impl Error {
     /// The stable category, for mapping to exit codes.
     pub fn category(&self) -> Category {
         match self.0.kind {
-            ErrorKind::Io(_) => Category::Io,
+            ErrorKind::Io(_) | ErrorKind::Write(_) => Category::Io,
             ErrorKind::Usage(_) => Category::Usage,
             _ => Category::Data,
         }
@@ -150,10 +152,11 @@ impl Error {
     pub fn message(&self) -> String {
         match &self.0.kind {
             ErrorKind::Io(e) => format!("read error: {e}"),
+            ErrorKind::Write(e) => format!("write error: {e}"),
             ErrorKind::Json { message } => format!("invalid JSON: {message}"),
             ErrorKind::InvalidUtf8 => "invalid UTF-8 in record".to_string(),
             ErrorKind::LineTooLong { max } => {
-                format!("line longer than the maximum of {max} bytes (see --max-line)")
+                format!("line longer than the maximum of {max} bytes")
             }
             ErrorKind::EntityTooLarge { max } => {
                 format!("entity larger than the maximum of {max} bytes")
@@ -197,7 +200,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.0.kind {
-            ErrorKind::Io(e) | ErrorKind::Gzip(e) => Some(e),
+            ErrorKind::Io(e) | ErrorKind::Write(e) | ErrorKind::Gzip(e) => Some(e),
             _ => None,
         }
     }

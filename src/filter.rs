@@ -450,65 +450,6 @@ impl memchr::arch::all::packedpair::HeuristicFrequencyRank for ExportByteRank {
     }
 }
 
-/// Writes entities as v2 lines, `{"type":"<kind>","item":{...}}`.
-///
-/// A v2 line already in that envelope is copied byte for byte; any other
-/// record is re-wrapped with the entity's raw JSON as `item`, with
-/// insignificant whitespace removed so a pretty-printed v1 entity fits on
-/// one line (values are untouched).
-pub fn write_v2_line(e: &Entity<'_>, out: &mut Vec<u8>) {
-    if e.envelope() == crate::Envelope::Item && e.record().first() == Some(&b'{') {
-        out.extend_from_slice(e.record());
-    } else {
-        out.extend_from_slice(b"{\"type\":");
-        // The kind name comes from the file: write it as a JSON string so
-        // it can never change the structure of the output.
-        serde_json::to_writer(&mut *out, e.type_name()).unwrap_or_default();
-        out.extend_from_slice(b",\"item\":");
-        minify_into(e.raw(), out);
-        out.push(b'}');
-    }
-    out.push(b'\n');
-}
-
-/// Copies JSON text without whitespace outside strings.
-pub(crate) fn minify_into(json: &[u8], out: &mut Vec<u8>) {
-    if memchr::memchr3(b'\n', b'\r', b'\t', json).is_none() && !has_space_outside_strings(json) {
-        out.extend_from_slice(json);
-        return;
-    }
-    let mut strings = crate::structural::StringState::default();
-    out.extend(
-        json.iter()
-            .filter(|&&b| !(strings.outside(b) && matches!(b, b' ' | b'\n' | b'\r' | b'\t'))),
-    );
-}
-
-fn has_space_outside_strings(json: &[u8]) -> bool {
-    let mut in_string = false;
-    let mut i = 0;
-    while i < json.len() {
-        if in_string {
-            match memchr::memchr2(b'"', b'\\', &json[i..]) {
-                Some(j) if json[i + j] == b'\\' => i += j + 2,
-                Some(j) => {
-                    in_string = false;
-                    i += j + 1;
-                }
-                None => return false,
-            }
-        } else {
-            match json[i] {
-                b' ' => return true,
-                b'"' => in_string = true,
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,12 +502,5 @@ mod tests {
         let p = Prefilter::new(&["u😀".to_string()]);
         assert!(p.is_candidate("{\"id\":\"u😀\"}".as_bytes()));
         assert!(p.is_candidate(br#"{"id":"u\ud83d\ude00"}"#));
-    }
-
-    #[test]
-    fn minify_keeps_strings() {
-        let mut out = Vec::new();
-        minify_into(b"{ \"a b\" : [ 1 ,\n 2 ],\"c\":\"x\\\" y\" }", &mut out);
-        assert_eq!(out, b"{\"a b\":[1,2],\"c\":\"x\\\" y\"}");
     }
 }

@@ -37,6 +37,7 @@ mod entity;
 mod error;
 mod filter;
 mod lines;
+mod output;
 mod parallel;
 mod reader;
 mod scan;
@@ -49,7 +50,8 @@ mod v1;
 
 pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
-pub use filter::{Filter, Prefilter, write_v2_line};
+pub use filter::{Filter, Prefilter};
+pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
 pub use parallel::{Parallel, filter_reader, filter_slice};
 pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
 pub use source::{Compression, MappedFile};
