@@ -627,69 +627,6 @@ fn errors_name_the_path() {
     assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
 }
 
-/// The command line: `filter` on a gzip file and on stdin gives what it
-/// gives on the plain file, on 1 and 2 threads; `--strict` stops at the
-/// same error. The notes on stderr are the same too (the file's name
-/// aside): lines ruled out by the prefilter are only counted on the
-/// parallel paths, so they also tell that streams took one.
-#[test]
-fn cli_streams() {
-    let bin = env!("CARGO_BIN_EXE_stream-chat-export");
-    let tmp = tempfile::tempdir().unwrap();
-    for name in [
-        "v2_item.jsonl",
-        "v2_malformed.jsonl",
-        "user_export.jsonl",
-        "v1_array.json",
-    ] {
-        let plain_path = common::input_path(name);
-        let plain = std::fs::read(&plain_path).unwrap();
-        let gz_path = tmp.path().join(format!("{name}.gz"));
-        std::fs::write(&gz_path, gzip(&plain)).unwrap();
-        for extra in [&[][..], &["--user", "user-17"], &["--strict"]] {
-            let run = |file: &std::path::Path, stdin: Option<&[u8]>, threads: &str| {
-                use std::io::Write;
-                let mut cmd = std::process::Command::new(bin);
-                cmd.arg("filter")
-                    .args(["--threads", threads])
-                    .args(extra)
-                    .arg(file)
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped());
-                let mut child = cmd.spawn().unwrap();
-                let mut input = child.stdin.take().unwrap();
-                let bytes = stdin.unwrap_or_default().to_vec();
-                // Fed from a thread of its own: the child's output must be
-                // read meanwhile, or both sides could wait on a full pipe.
-                let feeder = std::thread::spawn(move || {
-                    // The child may stop reading early (--strict).
-                    let _ = input.write_all(&bytes);
-                });
-                let out = child.wait_with_output().unwrap();
-                feeder.join().unwrap();
-                let name = file.display().to_string();
-                let notes =
-                    String::from_utf8_lossy(&out.stderr).replace(&format!("{name}:"), "IN:");
-                let lines = String::from_utf8_lossy(&out.stdout).into_owned();
-                (out.status.code(), notes, lines)
-            };
-            let want = run(&plain_path, None, "2");
-            if extra.len() == 2 && !name.starts_with("v1") {
-                assert!(want.1.contains("ruled out by the prefilter"), "{}", want.1);
-            }
-            for threads in ["1", "2"] {
-                let what = format!("{name} {extra:?} threads {threads}");
-                assert_eq!(run(&gz_path, None, threads), want, "{what}: gzip file");
-                let dash = std::path::Path::new("-");
-                assert_eq!(run(dash, Some(&plain), threads), want, "{what}: stdin");
-                let gz = gzip(&plain);
-                assert_eq!(run(dash, Some(&gz), threads), want, "{what}: gzip stdin");
-            }
-        }
-    }
-}
-
 /// The sequential reader itself: a read error that cuts the first line
 /// (met while the format is detected) used to be dropped, the input then
 /// looking complete. It is reported after the partial line, as anywhere

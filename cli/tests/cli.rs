@@ -1,58 +1,13 @@
 //! The command-line tool, run as a process: `inspect --json` against
 //! expected.json, stdin via `-`, `validate` output and exit codes, and no
 //! panic (exit code 101) anywhere.
-#![cfg(feature = "cli")]
 
 mod common;
 
 use common::*;
 use serde_json::Value;
 use std::fs;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_stream-chat-export");
-
-/// Runs the tool; never accepts a panic.
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn the binary");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        // The tool may stop reading early; a broken pipe is fine.
-        let _ = pipe.write_all(input);
-    }
-    let out = child.wait_with_output().expect("wait");
-    assert_ne!(
-        out.status.code(),
-        Some(101),
-        "PANIC: {args:?}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.code().is_some(), "killed by a signal: {args:?}");
-    out
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("UTF-8 stdout")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::process::Output;
 
 /// One JSON object per line of stdout.
 fn json_lines(out: &Output) -> Vec<Value> {

@@ -1,0 +1,134 @@
+//! Option groups shared by the subcommands, and their value parsers.
+
+use stream_chat_export::{Parallel, ReaderBuilder};
+
+/// How inputs are read: limits, repairs and whether files are mapped.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ReadOptions {
+    /// Longest line accepted in line files (suffixes: KiB, MiB, GiB, KB,
+    /// MB, GB; plain bytes without).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_line: usize,
+    /// Largest single entity accepted in a v1 document (suffixes as
+    /// --max-line).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_entity: usize,
+    /// Deepest nesting of objects and arrays accepted (at most 127).
+    #[arg(long, default_value_t = 64, value_name = "LEVELS")]
+    pub max_depth: usize,
+    /// Replace invalid UTF-8 with U+FFFD instead of rejecting the record.
+    #[arg(long)]
+    pub lossy_utf8: bool,
+    /// Read plain files instead of mapping them into memory. A mapped file
+    /// that another process truncates meanwhile kills this process
+    /// (SIGBUS): use this for files that may change while they are read.
+    #[arg(long)]
+    pub no_mmap: bool,
+}
+
+impl ReadOptions {
+    /// A reader configured with these options.
+    pub fn builder(&self) -> ReaderBuilder {
+        let mut b = ReaderBuilder::new();
+        b.max_line(self.max_line)
+            .max_entity(self.max_entity)
+            .max_depth(self.max_depth)
+            .lossy_utf8(self.lossy_utf8)
+            .mmap(!self.no_mmap);
+        b
+    }
+
+    /// Whether plain files may be mapped.
+    pub fn mmap(&self) -> bool {
+        !self.no_mmap
+    }
+}
+
+/// The worker threads, on every subcommand.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ThreadOptions {
+    /// Worker threads; 0 (the default) uses every core.
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
+impl ThreadOptions {
+    /// The executor's settings for these options.
+    pub fn parallel(&self) -> Parallel {
+        let mut p = Parallel::new();
+        // The library takes 0 as 1; on the command line 0 means "all", as
+        // in ripgrep, which `Parallel::new` already chose.
+        if self.threads > 0 {
+            p.threads(self.threads);
+        }
+        p
+    }
+}
+
+/// Parses a size: plain bytes, or a number with a decimal (`KB`, `MB`,
+/// `GB`, `TB`) or binary (`KiB`, `MiB`, `GiB`, `TiB`) suffix, `B` allowed
+/// (case is ignored, a space before the suffix too).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(split);
+    if digits.is_empty() {
+        return Err(format!("`{text}` is not a size (try 512KiB, 64MiB, 10MB)"));
+    }
+    let unit: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        // No single-letter units: whether `64M` means MB or MiB differs
+        // between tools, so it is refused rather than guessed.
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` (use KiB, MiB, GiB, KB, MB, GB or plain bytes)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64 mib"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("3kb"), Ok(3000));
+        assert_eq!(parse_size("7B"), Ok(7));
+        for bad in [
+            "",
+            "MiB",
+            "lots",
+            "1.5MiB",
+            "-1",
+            "12XB",
+            "64M",
+            "99999999999999999999",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_size("20000000TiB").is_err(), "overflow");
+    }
+}

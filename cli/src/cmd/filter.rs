@@ -1,0 +1,278 @@
+//! `filter`: the entities matching every predicate, as v2 lines, to stdout
+//! or a file that appears only when complete.
+
+use crate::args::{ReadOptions, ThreadOptions};
+use crate::input::{self, Input};
+use crate::progress::Progress;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use stream_chat_export::{
+    Error, ErrorKind, Filter, Output, Parallel, ReaderBuilder, Report, Result, V2Writer,
+    ensure_not_an_input, filter_reader, filter_slice,
+};
+
+/// Write the entities that match every given predicate as v2 lines
+/// `{"type":"<kind>","item":{...}}`, one per line (so it also converts any
+/// input to v2). Repeated options of one kind are alternatives (any user,
+/// any channel, any kind).
+#[derive(clap::Args)]
+#[command(after_long_help = HELP)]
+pub struct Args {
+    /// Entities belonging to this user id (author, reacting user, member,
+    /// the user record, channel creator).
+    #[arg(long = "user", value_name = "ID")]
+    users: Vec<String>,
+    /// Read user ids from FILE, one per line (surrounding whitespace and
+    /// blank lines ignored): for requests naming many users. A file
+    /// without any id is an error, never "every user".
+    #[arg(long = "users-file", value_name = "FILE")]
+    users_files: Vec<PathBuf>,
+    /// Entities of this channel cid (`type:id`); members and reactions
+    /// resolve their channel as in the reader.
+    #[arg(long = "channel", value_name = "CID")]
+    channels: Vec<String>,
+    /// Read channel cids from FILE, one per line, as --users-file.
+    #[arg(long = "channels-file", value_name = "FILE")]
+    channels_files: Vec<PathBuf>,
+    /// Only created_at >= T (RFC3339); entities without created_at fail
+    /// any time predicate.
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Only created_at < T (RFC3339).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Only these kinds (message, member, reaction, channel, user, read,
+    /// device, or another type name).
+    #[arg(long = "kind", value_name = "K")]
+    kinds: Vec<String>,
+    #[command(flatten)]
+    threads: ThreadOptions,
+    /// Write here instead of stdout (`-`: stdout); a name ending in .gz is
+    /// compressed. The file appears only when complete; on any error it is
+    /// left as it was. An input is never accepted as the output.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Stop at the first bad record (exit 1) instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Decode every record even when a byte search could skip it (same
+    /// output; also validates every record).
+    #[arg(long)]
+    no_prefilter: bool,
+    /// No summary on stderr (errors are still printed).
+    #[arg(short, long)]
+    quiet: bool,
+    /// No progress line on stderr (it is drawn only on a terminal).
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    options: ReadOptions,
+    /// Export files (`-` for stdin), processed one after another.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+const HELP: &str = "\
+Examples:
+  # One user's data, for a GDPR request, into a compressed file:
+  stream-chat-export filter --user user-17 -o user-17.jsonl.gz export.json.gz
+  # Many users at once (one id per line):
+  stream-chat-export filter --users-file ids.txt -o extract.jsonl export-*.jsonl
+  # Convert a v1 export to v2 lines:
+  stream-chat-export filter export-v1.json > export-v2.jsonl
+  # March's messages of one channel:
+  stream-chat-export filter --channel messaging:general --kind message \\
+      --since 2024-03-01T00:00:00Z --until 2024-04-01T00:00:00Z export.jsonl
+
+Exit codes:
+  0  success (also when nothing matched)
+  1  a bad record under --strict (with -o, the output is not written)
+  2  usage error, unreadable input, or the output could not be written";
+
+pub fn run(args: Args) -> u8 {
+    match filter_files(&args) {
+        Ok(()) => 0,
+        Err(e) if crate::is_broken_pipe(&e) => 0,
+        Err(e) => {
+            crate::print_error(&e);
+            crate::exit_code(e.category())
+        }
+    }
+}
+
+/// One file's outcome, reported once the output is complete.
+struct Done<'a> {
+    file: &'a Path,
+    report: Report,
+    written: u64,
+}
+
+fn filter_files(args: &Args) -> Result<()> {
+    let filter = build_filter(args)?;
+    let mut parallel = args.threads.parallel();
+    parallel.prefilter(!args.no_prefilter);
+    let mut builder = args.options.builder();
+    builder.strict(args.strict);
+    let output_path = args.output.as_deref().unwrap_or(Path::new("-"));
+    // Before anything is opened for writing: creating the output must
+    // never be able to destroy an input.
+    ensure_not_an_input(output_path, &args.files)?;
+    let output = Output::create(output_path)?;
+    let name = output.path().to_path_buf();
+    let mut sink = V2Writer::new(output).with_path(name);
+    let total = args.files.iter().map(|f| input::size_of(f)).sum();
+    let mut progress = Progress::new(!args.no_progress, total);
+    let mut done = Vec::with_capacity(args.files.len());
+    // One file after another, each on all threads (the executor is
+    // parallel inside a file), straight into the one output: no spools.
+    for file in &args.files {
+        let before = sink.written();
+        let (report, size) = filter_file(
+            &builder,
+            &parallel,
+            &filter,
+            file,
+            args.options.mmap(),
+            &mut sink,
+            &mut progress,
+        )?;
+        progress.file_done(size);
+        done.push(Done {
+            file,
+            report,
+            written: sink.written() - before,
+        });
+    }
+    sink.into_inner()?.finish()?;
+    progress.clear();
+    if !args.quiet {
+        done.iter().for_each(print_summary);
+    }
+    Ok(())
+}
+
+/// Filters one file into `sink`; returns its report and its size as
+/// counted by the progress line.
+fn filter_file(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    filter: &Filter,
+    file: &Path,
+    mmap: bool,
+    sink: &mut V2Writer<Output>,
+    progress: &mut Progress,
+) -> Result<(Report, u64)> {
+    match input::open(file, mmap)? {
+        Input::Mapped(map) => {
+            let bytes = map.bytes();
+            let report = filter_slice(builder, parallel, bytes, Some(file), filter, |e| {
+                progress.at(e.offset());
+                sink.write(&e)
+            })?;
+            Ok((report, bytes.len() as u64))
+        }
+        Input::Stream { reader, size } => {
+            // Progress follows the bytes read from the file (compressed,
+            // for gzip), not the entities' offsets in the inflated data.
+            let consumed = AtomicU64::new(0);
+            let counted = Counting {
+                inner: reader,
+                count: &consumed,
+            };
+            let report = filter_reader(builder, parallel, counted, Some(file), filter, |e| {
+                progress.at(consumed.load(Ordering::Relaxed));
+                sink.write(&e)
+            })?;
+            Ok((report, size.max(consumed.load(Ordering::Relaxed))))
+        }
+    }
+}
+
+fn print_summary(done: &Done<'_>) {
+    let report = &done.report;
+    let mut note = format!("{}: {} entities written", done.file.display(), done.written);
+    if report.errors > 0 {
+        note.push_str(&format!(", {} bad records skipped", report.errors));
+    }
+    if report.skipped_by_prefilter > 0 {
+        note.push_str(&format!(
+            " ({} lines ruled out by the prefilter without decoding)",
+            report.skipped_by_prefilter
+        ));
+    }
+    eprintln!("{note}");
+    for e in &report.first_errors {
+        eprintln!("  {}", crate::describe(e));
+    }
+}
+
+/// The predicates of the command line.
+fn build_filter(args: &Args) -> Result<Filter> {
+    let mut f = Filter::new();
+    for u in ids(&args.users, &args.users_files, "--user", "user ids")? {
+        f.user(u);
+    }
+    for c in ids(
+        &args.channels,
+        &args.channels_files,
+        "--channel",
+        "channel cids",
+    )? {
+        f.channel(c);
+    }
+    for k in &args.kinds {
+        f.kind(k);
+    }
+    if let Some(t) = &args.since {
+        f.since(t)?;
+    }
+    if let Some(t) = &args.until {
+        f.until(t)?;
+    }
+    Ok(f)
+}
+
+/// The ids given with `option` plus those listed in `files`, one per line.
+///
+/// An empty id, or a list that yields none, is refused: without it the
+/// predicate would silently vanish and a per-user extract would export
+/// everyone's data.
+fn ids(given: &[String], files: &[PathBuf], option: &str, what: &str) -> Result<Vec<String>> {
+    let usage = |m: String| Error::new(ErrorKind::Usage(m));
+    if given.iter().any(|id| id.trim().is_empty()) {
+        return Err(usage(format!("{option} needs a non-empty value")));
+    }
+    let mut ids = given.to_vec();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| usage(format!("cannot read {what} from {}: {e}", file.display())))?;
+        let before = ids.len();
+        ids.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+        if ids.len() == before {
+            return Err(usage(format!(
+                "{}: no {what} in the file (only blank lines); refusing to run without them",
+                file.display()
+            )));
+        }
+    }
+    Ok(ids)
+}
+
+/// Counts the bytes read through it, for progress.
+struct Counting<'c, R> {
+    inner: R,
+    count: &'c AtomicU64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -1,0 +1,5 @@
+//! One file per subcommand.
+
+pub mod filter;
+pub mod inspect;
+pub mod validate;
