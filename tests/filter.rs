@@ -131,7 +131,10 @@ fn v2_writer_output_is_ndjson_for_every_fixture() {
         let bytes = decompressed(&std::fs::read(&path).unwrap());
         let mut want = Vec::new();
         let mut writer = V2Writer::new(Vec::new());
-        for entity in ReaderBuilder::new().from_slice(&bytes).filter_map(Result::ok) {
+        for entity in ReaderBuilder::new()
+            .from_slice(&bytes)
+            .filter_map(Result::ok)
+        {
             writer.write(&entity).unwrap();
             let raw: serde_json::Value = serde_json::from_slice(entity.raw()).unwrap();
             want.push((entity.type_name().to_string(), raw));
@@ -139,13 +142,19 @@ fn v2_writer_output_is_ndjson_for_every_fixture() {
         assert_eq!(writer.written(), want.len() as u64, "{name}");
         let out = writer.into_inner().unwrap();
         assert!(out.is_empty() || out.ends_with(b"\n"), "{name}");
-        let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         assert_eq!(lines.len(), want.len(), "{name}: one line per entity");
         for (i, (line, (kind, raw))) in lines.iter().zip(&want).enumerate() {
-            let v: serde_json::Value = serde_json::from_slice(line)
-                .unwrap_or_else(|e| panic!("{name} line {i}: {e}"));
+            let v: serde_json::Value =
+                serde_json::from_slice(line).unwrap_or_else(|e| panic!("{name} line {i}: {e}"));
             let object = v.as_object().unwrap();
-            assert!(object.contains_key("type") && object.contains_key("item"), "{name} {i}");
+            assert!(
+                object.contains_key("type") && object.contains_key("item"),
+                "{name} {i}"
+            );
             assert_eq!(v["item"], *raw, "{name} line {i}: item");
             // A v2 line copied as is keeps its own spelling of the kind:
             // `channel_member` for a member.

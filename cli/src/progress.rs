@@ -66,11 +66,13 @@ impl Progress {
     }
 
     fn draw(&self, at: u64) {
-        let line = if self.total > 0 {
-            let pct = at.min(self.total).saturating_mul(100) / self.total;
-            format!("{} / {} ({pct}%)", human(at), human(self.total))
-        } else {
-            human(at)
+        let pct = at
+            .min(self.total)
+            .saturating_mul(100)
+            .checked_div(self.total);
+        let line = match pct {
+            Some(pct) => format!("{} / {} ({pct}%)", human(at), human(self.total)),
+            None => human(at),
         };
         // Padded so a shorter line covers a longer one drawn before.
         let _ = write!(std::io::stderr(), "\r{line:<40}");

@@ -70,16 +70,18 @@ fn cli_converts_every_input_to_v2_ndjson_losslessly() {
             .values()
             .map(|v| v.as_u64().unwrap())
             .sum();
-        assert!(out.stdout.is_empty() || out.stdout.ends_with(b"\n"), "{name}");
+        assert!(
+            out.stdout.is_empty() || out.stdout.ends_with(b"\n"),
+            "{name}"
+        );
         let lines: Vec<serde_json::Value> = out
             .stdout
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
             .enumerate()
             .map(|(i, l)| {
-                serde_json::from_slice(l).unwrap_or_else(|e| {
-                    panic!("{name} line {}: not one JSON value: {e}", i + 1)
-                })
+                serde_json::from_slice(l)
+                    .unwrap_or_else(|e| panic!("{name} line {}: not one JSON value: {e}", i + 1))
             })
             .collect();
         assert_eq!(lines.len() as u64, entities, "{name}: one line per entity");
@@ -89,7 +91,11 @@ fn cli_converts_every_input_to_v2_ndjson_losslessly() {
             .filter_map(Result::ok)
             .map(|e| {
                 let raw: serde_json::Value = serde_json::from_slice(e.raw()).unwrap();
-                (raw, e.cid().map(str::to_string), e.user_id().map(str::to_string))
+                (
+                    raw,
+                    e.cid().map(str::to_string),
+                    e.user_id().map(str::to_string),
+                )
             })
             .collect();
         assert_eq!(want.len(), lines.len(), "{name}");
@@ -174,4 +180,3 @@ fn cli_streams() {
         }
     }
 }
-

@@ -107,8 +107,16 @@ fn output_appears_only_when_complete() {
     let missing = dir.path().join("missing.jsonl");
     let failed = run(&["filter", "-o", s(&out_path), s(&x), s(&missing)], None);
     assert_eq!(code(&failed), 2);
-    assert!(stderr(&failed).contains("missing.jsonl"), "{}", stderr(&failed));
-    assert!(!stderr(&failed).contains("entities written"), "{}", stderr(&failed));
+    assert!(
+        stderr(&failed).contains("missing.jsonl"),
+        "{}",
+        stderr(&failed)
+    );
+    assert!(
+        !stderr(&failed).contains("entities written"),
+        "{}",
+        stderr(&failed)
+    );
     assert_eq!(fs::read(&out_path).unwrap(), plain);
     // So does a strict run stopped by a bad record (exit 1).
     let bad = input_path("v2_malformed.jsonl");
@@ -137,7 +145,10 @@ fn full_disk_is_an_error() {
         let err = stderr(&out);
         assert_eq!(err.matches("write error").count(), 1, "{err}");
         assert!(err.contains("/dev/full: write error"), "{err}");
-        assert!(!err.contains("read error") && !err.contains("written"), "{err}");
+        assert!(
+            !err.contains("read error") && !err.contains("written"),
+            "{err}"
+        );
     }
     for cmd in ["filter", "validate", "inspect"] {
         let mut c = Command::new(BIN);
@@ -146,11 +157,19 @@ fn full_disk_is_an_error() {
         } else {
             input.clone()
         };
-        c.args([cmd, s(&file)])
-            .stdout(Stdio::from(fs::OpenOptions::new().write(true).open("/dev/full").unwrap()));
+        c.args([cmd, s(&file)]).stdout(Stdio::from(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        ));
         let out = c.output().unwrap();
         assert_eq!(code(&out), 2, "{cmd}: {}", stderr(&out));
-        assert!(stderr(&out).contains("<stdout>: write error"), "{cmd}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("<stdout>: write error"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -178,7 +197,8 @@ fn unwritable_output_folder_exits_2() {
 fn dash_output_is_stdout() {
     let (dir, x) = scratch();
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir.path()).args(["filter", "-o", "-", "x.jsonl"]);
+    cmd.current_dir(dir.path())
+        .args(["filter", "-o", "-", "x.jsonl"]);
     let out = run_command(cmd, None);
     assert_eq!(code(&out), 0);
     assert_eq!(out.stdout, run(&["filter", s(&x)], None).stdout);
@@ -200,7 +220,14 @@ fn empty_id_lists_are_refused() {
     for args in [
         vec!["filter", "--users-file", s(&blank), s(&x)],
         vec!["filter", "--users-file", s(&empty), s(&x)],
-        vec!["filter", "--users-file", s(&ids), "--users-file", s(&blank), s(&x)],
+        vec![
+            "filter",
+            "--users-file",
+            s(&ids),
+            "--users-file",
+            s(&blank),
+            s(&x),
+        ],
         vec!["filter", "--user", "", s(&x)],
         vec!["filter", "--user", "user-17", "--user", " ", s(&x)],
         vec!["filter", "--channels-file", s(&blank), s(&x)],
@@ -252,7 +279,11 @@ fn options() {
     // The library says what happened; the CLI adds which option helps.
     let out = run(&["validate", "--max-line", "100B", s(&input)], None);
     assert_eq!(code(&out), 1);
-    assert!(stdout(&out).contains("(raise the limit with --max-line)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("(raise the limit with --max-line)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// Every command's long help gives examples and the exit codes; the
@@ -278,7 +309,11 @@ fn help_texts() {
         .filter_map(|l| l.split_whitespace().next())
         .take_while(|w| !w.ends_with(':'))
         .collect();
-    assert_eq!(commands, ["inspect", "validate", "filter", "help"], "{text}");
+    assert_eq!(
+        commands,
+        ["inspect", "validate", "filter", "help"],
+        "{text}"
+    );
     for word in ["stats", "analyze"] {
         assert!(!text.contains(word), "{word}: {text}");
     }

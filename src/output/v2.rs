@@ -170,6 +170,7 @@ mod tests {
     /// block is handed over or at the final flush.
     #[test]
     fn write_errors_name_the_output() {
+        #[derive(Debug)]
         struct Full;
         impl Write for Full {
             fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
