@@ -234,6 +234,16 @@ impl<'a> Entity<'a> {
         self.fields.cid.as_deref()
     }
 
+    /// Does the entity take its channel from the records before it (a
+    /// member, read state, message or reaction without a cid of its own)?
+    pub(crate) fn inherits_channel(&self) -> bool {
+        self.fields.cid.is_none()
+            && matches!(
+                self.kind,
+                Kind::Member | Kind::Read | Kind::Message | Kind::Reaction
+            )
+    }
+
     /// Where [`Entity::cid`] came from.
     pub fn channel_source(&self) -> ChannelSource {
         self.channel_source

@@ -33,12 +33,15 @@
 
 mod context;
 mod decode;
+mod engine;
 mod entity;
 mod error;
 mod filter;
+mod filter_job;
+mod input;
 mod lines;
-mod parallel;
 mod reader;
+mod report;
 mod scan;
 mod search;
 mod source;
@@ -49,11 +52,14 @@ mod v1;
 
 pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
-pub use filter::{Filter, Prefilter, write_v2_line};
-pub use parallel::{Parallel, filter_reader, filter_slice};
-pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
+pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
+pub use filter::{Filter, write_v2_line};
+pub use filter_job::FilterJob;
+pub use input::{Input, MmapChoice};
+pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
+pub use report::{ErrorMode, Report};
 pub use source::{Compression, MappedFile};
-pub use summary::{Inspection, Summary, summarize, summarize_slice};
+pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
 pub use timestamp::Timestamp;
 
 /// The README's examples run as doc tests, so they stay true.

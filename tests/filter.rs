@@ -6,7 +6,8 @@
 mod common;
 
 use common::{all_inputs, decompressed, filter_cases, oracle_of};
-use stream_chat_export::{Filter, Parallel, ReaderBuilder, filter_slice};
+use common::filter_slice;
+use stream_chat_export::{Filter, Parallel, ReaderBuilder};
 
 type Got = Vec<(u64, Vec<u8>)>;
 

@@ -11,10 +11,10 @@ mod common;
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use common::filter_slice;
 use stream_chat_export::{
     Category, Entity, Error, ErrorKind, Filter, Format, Kind, Parallel, ReaderBuilder, Report,
-    filter_slice,
-};
+    };
 
 /// What one read produced.
 struct Run {
