@@ -24,6 +24,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The detected file format.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Channel export v1: one JSON document (or a sequence of channel
