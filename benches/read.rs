@@ -12,7 +12,9 @@ mod generate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use stream_chat_export::{Filter, MappedFile, Parallel, ReaderBuilder, filter_slice};
+use stream_chat_export::{
+    Engine, Filter, FilterJob, MappedFile, MmapChoice, Out, Parallel, ReaderBuilder,
+};
 
 struct Data {
     _dir: tempfile::TempDir,
@@ -85,9 +87,11 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("reader");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(len(&d.v2)));
+    // SAFETY: the generated bench data is not modified while benchmarked.
+    let mapped = builder.clone().mmap(unsafe { MmapChoice::auto() }).clone();
     g.bench_function("v2_mmap", |b| {
         b.iter(|| {
-            let mut r = builder.from_path(&d.v2).unwrap();
+            let mut r = mapped.from_path(&d.v2).unwrap();
             let mut n = 0u64;
             while let Some(e) = r.next_entity() {
                 n += e.unwrap().offset() & 1;
@@ -108,7 +112,8 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    let map = MappedFile::open(&d.v2).unwrap();
+    // SAFETY: the generated bench data is not modified while benchmarked.
+    let map = unsafe { MappedFile::open(&d.v2) }.unwrap();
     let mut g = c.benchmark_group("filter");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(map.bytes().len() as u64));
@@ -121,34 +126,31 @@ fn benches(c: &mut Criterion) {
         .unwrap()
         .until("2024-04-01T00:00:00Z")
         .unwrap();
+    // One engine per setting, reused by every iteration (as the CLI
+    // reuses one for all its files).
+    let count = |engine: &Engine, job: &FilterJob| {
+        let mut n = 0u64;
+        engine
+            .run(job)
+            .builder(&builder)
+            .slice(map.bytes(), |out| {
+                n += matches!(out, Out::Entity(_)) as u64;
+                Ok(())
+            })
+            .unwrap();
+        n
+    };
     for (name, filter) in [("user", &by_user), ("month", &month)] {
+        let job = FilterJob::new(filter.clone());
         for threads in [1, 2] {
-            let mut parallel = Parallel::new();
-            parallel.threads(threads);
+            let engine = Engine::new(Parallel::new().threads(threads)).unwrap();
             g.bench_function(format!("{name}_threads{threads}"), |b| {
-                b.iter(|| {
-                    let mut n = 0u64;
-                    filter_slice(&builder, &parallel, map.bytes(), None, filter, |_| {
-                        n += 1;
-                        Ok(())
-                    })
-                    .unwrap();
-                    n
-                })
+                b.iter(|| count(&engine, &job))
             });
         }
-        let mut exhaustive = Parallel::new();
-        exhaustive.threads(2).prefilter(false);
+        let exhaustive = Engine::new(Parallel::new().threads(2).prefilter(false)).unwrap();
         g.bench_function(format!("{name}_no_prefilter_threads2"), |b| {
-            b.iter(|| {
-                let mut n = 0u64;
-                filter_slice(&builder, &exhaustive, map.bytes(), None, filter, |_| {
-                    n += 1;
-                    Ok(())
-                })
-                .unwrap();
-                n
-            })
+            b.iter(|| count(&exhaustive, &job))
         });
     }
     g.finish();

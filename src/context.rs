@@ -5,7 +5,7 @@
 //! executor, so both resolve identically.
 
 use crate::entity::{ChannelSource, Entity, Kind};
-use crate::reader::Report;
+use crate::report::Report;
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -44,9 +44,7 @@ impl Context {
         }
         if let Some(cid) = e.cid() {
             if e.kind == Kind::Channel {
-                if self.channel.as_deref() != Some(cid) {
-                    self.channel = Some(Arc::from(cid));
-                }
+                self.enter_channel(Some(cid));
             } else if e.kind == Kind::Message
                 && self.capacity > 0
                 && let Some(id) = e.id()
@@ -83,7 +81,21 @@ impl Context {
         }
     }
 
-    fn remember(&mut self, id: &str, cid: &str) {
+    /// A channel record: what follows inherits its cid (`None`: a channel
+    /// without one, which nothing inherits from).
+    pub(crate) fn enter_channel(&mut self, cid: Option<&str>) {
+        match cid {
+            Some(cid) if self.channel.as_deref() == Some(cid) => {}
+            Some(cid) => self.channel = Some(Arc::from(cid)),
+            None => self.channel = None,
+        }
+    }
+
+    /// A message with its own channel, for the reactions that follow it.
+    pub(crate) fn remember(&mut self, id: &str, cid: &str) {
+        if self.capacity == 0 {
+            return;
+        }
         let cid = match &self.channel {
             Some(c) if &**c == cid => c.clone(),
             _ => Arc::from(cid),

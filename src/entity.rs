@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The kind of an entity.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// A channel (`cid`, `type`, `id`, `config`, ...).
@@ -29,7 +30,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: &'static [Kind] = &[
         Kind::Channel,
         Kind::Member,
         Kind::Message,
@@ -83,6 +84,7 @@ impl fmt::Display for Kind {
 }
 
 /// How the record was written in the file.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Envelope {
     /// `{"type": T, "item": {...}}` (v2 export lines, legacy import arrays).
@@ -96,6 +98,7 @@ pub enum Envelope {
 }
 
 /// Where an entity's channel came from (see FORMAT.md, "Resolving").
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChannelSource {
     /// The entity names its channel (`cid`, `channel_cid`,
@@ -232,6 +235,16 @@ impl<'a> Entity<'a> {
     /// The resolved channel, `type:id` (see [`Entity::channel_source`]).
     pub fn cid(&self) -> Option<&str> {
         self.fields.cid.as_deref()
+    }
+
+    /// Does the entity take its channel from the records before it (a
+    /// member, read state, message or reaction without a cid of its own)?
+    pub(crate) fn inherits_channel(&self) -> bool {
+        self.fields.cid.is_none()
+            && matches!(
+                self.kind,
+                Kind::Member | Kind::Read | Kind::Message | Kind::Reaction
+            )
     }
 
     /// Where [`Entity::cid`] came from.

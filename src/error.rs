@@ -14,6 +14,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// the record's first byte for whole-record problems such as an over-long
 /// line); `line` is the 1-based line of that byte. Line numbers are computed when the error is
 /// built, never in the decoding loop.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Position {
     /// Byte offset from the start of the decompressed input.
@@ -23,6 +24,7 @@ pub struct Position {
 }
 
 /// Broad classes of errors, stable across versions, for exit codes.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
     /// The input could not be read (missing file, permission, disk error).

@@ -153,7 +153,7 @@ impl Filter {
     /// The byte prefilter for this filter, when one applies: a user filter
     /// without a channel filter (a channel answer can depend on earlier
     /// records, so every record must then be decoded).
-    pub fn prefilter(&self) -> Option<Prefilter> {
+    pub(crate) fn prefilter(&self) -> Option<Prefilter> {
         if self.users.is_empty() || !self.channels.is_empty() {
             return None;
         }
@@ -191,7 +191,7 @@ fn parse_time(text: &str) -> Result<Timestamp> {
 /// another field (a mention, a prefix such as `user-1` in `user-17`) is
 /// rejected.
 #[derive(Debug, Clone)]
-pub struct Prefilter {
+pub(crate) struct Prefilter {
     needles: Needles,
     /// When every id character is printable ASCII other than `"`, `\\`
     /// and `/`, the only escapes that can spell one are `\u00XX`: search
@@ -276,7 +276,7 @@ impl Needles {
 
 impl Prefilter {
     /// A prefilter for any of `ids`.
-    pub fn new(ids: &[String]) -> Prefilter {
+    pub(crate) fn new(ids: &[String]) -> Prefilter {
         let mut ascii = [false; 128];
         let mut other = Vec::new();
         for c in ids.iter().flat_map(|id| id.chars()) {
@@ -320,7 +320,8 @@ impl Prefilter {
     }
 
     /// Can `record` hold one of the ids?
-    pub fn is_candidate(&self, record: &[u8]) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_candidate(&self, record: &[u8]) -> bool {
         let mut found = false;
         self.candidate_lines(record, |_, _| found = true);
         found
@@ -330,7 +331,8 @@ impl Prefilter {
     /// offsets into `text`, `end` excluding the newline) that can hold one
     /// of the ids, in order. Searches the whole text at once, so the cost
     /// is per hit, not per line.
-    pub fn candidate_lines(&self, text: &[u8], f: impl FnMut(usize, usize)) {
+    #[cfg(test)]
+    pub(crate) fn candidate_lines(&self, text: &[u8], f: impl FnMut(usize, usize)) {
         self.candidate_lines_counting(text, f);
     }
 

@@ -33,13 +33,16 @@
 
 mod context;
 mod decode;
+mod engine;
 mod entity;
 mod error;
 mod filter;
+mod filter_job;
+mod input;
 mod lines;
 mod output;
-mod parallel;
 mod reader;
+mod report;
 mod scan;
 mod search;
 mod source;
@@ -48,14 +51,17 @@ mod summary;
 mod timestamp;
 mod v1;
 
+pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
 pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
-pub use filter::{Filter, Prefilter};
+pub use filter::Filter;
+pub use filter_job::FilterJob;
+pub use input::{Input, MmapChoice};
 pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
-pub use parallel::{Parallel, filter_reader, filter_slice};
-pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, Report, SliceReader};
+pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
+pub use report::{ErrorMode, Report};
 pub use source::{Compression, MappedFile};
-pub use summary::{Inspection, Summary, summarize, summarize_slice};
+pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
 pub use timestamp::Timestamp;
 
 /// The README's examples run as doc tests, so they stay true.

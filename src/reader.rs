@@ -13,15 +13,18 @@
 
 use crate::context::Context;
 use crate::decode::{self, Decoded, Hint, Repairs};
-use crate::entity::{Entity, Envelope};
-use crate::error::{Error, ErrorKind, Position, Result};
+use crate::entity::Entity;
+use crate::error::{Error, Position, Result};
+use crate::input::{Input, MmapChoice};
 use crate::lines::{Frame, FrameError, Lines, RawRecord};
+use crate::report::{Disposition, ErrorMode, ErrorPolicy, Report};
 use crate::source::{self, Compression, GZIP_MAGIC, Window};
 use crate::v1::{Shape, Walker};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The detected file format.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Channel export v1: one JSON document (or a sequence of channel
@@ -51,36 +54,6 @@ impl Format {
     }
 }
 
-/// What a read has seen so far: every record is accounted for.
-///
-/// `records == entities + errors`, where a v1 channel object counts as the
-/// entities it holds. Blank lines are counted apart and are not records.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Records framed (lines, array elements, nested entities).
-    pub records: u64,
-    /// Entities yielded.
-    pub entities: u64,
-    /// Records that failed (skipped in lenient mode).
-    pub errors: u64,
-    /// Blank or whitespace-only lines skipped.
-    pub blank_lines: u64,
-    /// Entities that decoded only after a lossy repair.
-    pub lossy: u64,
-    /// Reactions whose message was not seen before them: their channel is
-    /// the most recent channel record, not their message's.
-    pub channel_fallbacks: u64,
-    /// Lines a prefilter ruled out without decoding them (parallel filter
-    /// runs only): they cannot match, and were not validated.
-    pub skipped_by_prefilter: u64,
-    /// The first errors, in input order (see [`ReaderBuilder::max_errors_kept`]).
-    pub first_errors: Vec<Error>,
-    /// Entities per envelope: `[item, data, bare, nested]`.
-    pub(crate) envelopes: [u64; 4],
-    /// `data`-enveloped entities that look exported (a `cid` key).
-    pub(crate) data_with_cid: u64,
-}
-
 /// Settings for reading; reusable for many inputs.
 ///
 /// ```
@@ -105,7 +78,7 @@ pub struct ReaderBuilder {
     pub(crate) max_entity: usize,
     pub(crate) max_depth: usize,
     pub(crate) block: usize,
-    pub(crate) mmap: bool,
+    pub(crate) mmap: MmapChoice,
     pub(crate) lossy_utf8: bool,
     pub(crate) lone_surrogates: bool,
     pub(crate) message_memory: usize,
@@ -120,7 +93,7 @@ impl Default for ReaderBuilder {
 }
 
 impl ReaderBuilder {
-    /// Default settings: lenient, 64 MiB lines and entities, mmap on.
+    /// Default settings: lenient, 64 MiB lines and entities, no mmap.
     pub fn new() -> ReaderBuilder {
         ReaderBuilder {
             strict: false,
@@ -128,7 +101,7 @@ impl ReaderBuilder {
             max_entity: 64 << 20,
             max_depth: 64,
             block: 256 << 10,
-            mmap: true,
+            mmap: MmapChoice::never(),
             lossy_utf8: false,
             lone_surrogates: true,
             message_memory: 50_000,
@@ -172,10 +145,12 @@ impl ReaderBuilder {
         self
     }
 
-    /// Memory-map plain files opened by path (default on). When mapping
-    /// fails the file is read in blocks instead, quietly.
-    pub fn mmap(&mut self, yes: bool) -> &mut Self {
-        self.mmap = yes;
+    /// Whether [`ReaderBuilder::from_path`] may memory-map plain files
+    /// (default [`MmapChoice::never`]: read in blocks). Mapping is an
+    /// `unsafe` promise that the file does not change while read; see
+    /// [`MmapChoice`].
+    pub fn mmap(&mut self, choice: MmapChoice) -> &mut Self {
+        self.mmap = choice;
         self
     }
 
@@ -213,12 +188,48 @@ impl ReaderBuilder {
         self
     }
 
-    /// Reads a file: mapped when possible, gzip detected by content. `-`
-    /// reads stdin.
+    /// The error policy: strict, yield, or lenient (the default).
+    pub fn errors(&mut self, mode: ErrorMode) -> &mut Self {
+        self.strict = mode == ErrorMode::Strict;
+        self.yield_errors = mode == ErrorMode::Yield;
+        self
+    }
+
+    /// The error policy these settings give, shared by every executor.
+    pub(crate) fn error_policy(&self) -> ErrorPolicy {
+        let mode = if self.strict {
+            ErrorMode::Strict
+        } else if self.yield_errors {
+            ErrorMode::Yield
+        } else {
+            ErrorMode::Lenient
+        };
+        ErrorPolicy {
+            mode,
+            max_kept: self.max_errors_kept,
+        }
+    }
+
+    /// The decoder's repairs these settings ask for.
+    pub(crate) fn repairs(&self) -> Repairs {
+        Repairs {
+            lossy_utf8: self.lossy_utf8,
+            lone_surrogates: self.lone_surrogates,
+            max_depth: self.max_depth,
+        }
+    }
+
+    /// Reads a file, opened by the one input policy ([`Input::open`]):
+    /// mapped only when [`ReaderBuilder::mmap`] allows it, gzip detected
+    /// by content. `-` reads stdin.
     pub fn from_path(&self, path: impl AsRef<Path>) -> Result<Reader<'static>> {
         let path = path.as_ref();
-        let (window, compression) =
-            source::open_path(path, self.block, self.mmap).map_err(|e| e.with_path(path))?;
+        let (window, compression) = match Input::open(path, self.mmap)? {
+            Input::Mapped(map) => (Window::mapped(map.into_map()), Compression::None),
+            Input::Stream(stream) => {
+                source::open_owned_stream(stream, self.block).map_err(|e| e.with_path(path))?
+            }
+        };
         let mut reader = Reader::new(self, window, compression).map_err(|e| e.with_path(path))?;
         reader.state.path = Some(path.to_path_buf());
         Ok(reader)
@@ -307,9 +318,7 @@ struct State {
     context: Context,
     report: Report,
     repairs: Repairs,
-    strict: bool,
-    yield_errors: bool,
-    max_errors_kept: usize,
+    policy: ErrorPolicy,
     max_entity: usize,
     max_depth: usize,
     path: Option<PathBuf>,
@@ -338,9 +347,7 @@ impl State {
     ) -> Option<Result<Option<Entity<'s>>>> {
         match decoded {
             Ok(Decoded::Entity(mut e)) => {
-                self.report.records += 1;
-                self.report.entities += 1;
-                account(&mut self.report, &e);
+                self.report.count_entity(&e);
                 self.context.resolve(&mut e, &mut self.report);
                 Some(Ok(Some(e)))
             }
@@ -362,29 +369,20 @@ impl State {
         }
     }
 
-    /// Counts an error; in strict mode (or for I/O errors) hands it out and
-    /// stops.
+    /// Counts an error under the error policy; hands it out when the
+    /// policy says so (strict mode and I/O errors also stop the reader).
     pub(crate) fn fail(&mut self, mut e: Error) -> Option<Error> {
         if let Some(p) = &self.path {
             e = e.with_path(p);
         }
-        if matches!(e.kind(), ErrorKind::Io(_)) {
-            self.done = true;
-            return Some(e);
+        match self.report.count_error(e, &self.policy) {
+            Disposition::Counted => None,
+            Disposition::Yield(e) => Some(e),
+            Disposition::Stop(e) => {
+                self.done = true;
+                Some(e)
+            }
         }
-        self.report.records += 1;
-        self.report.errors += 1;
-        if self.strict {
-            self.done = true;
-            return Some(e);
-        }
-        if self.yield_errors {
-            return Some(e);
-        }
-        if self.report.first_errors.len() < self.max_errors_kept {
-            self.report.first_errors.push(e);
-        }
-        None
     }
 }
 
@@ -406,14 +404,8 @@ impl<'a> Reader<'a> {
             state: State {
                 context: Context::new(b.message_memory),
                 report: Report::default(),
-                repairs: Repairs {
-                    lossy_utf8: b.lossy_utf8,
-                    lone_surrogates: b.lone_surrogates,
-                    max_depth: b.max_depth,
-                },
-                strict: b.strict,
-                yield_errors: b.yield_errors,
-                max_errors_kept: b.max_errors_kept,
+                repairs: b.repairs(),
+                policy: b.error_policy(),
                 max_entity: b.max_entity,
                 max_depth: b.max_depth,
                 path: None,
@@ -442,9 +434,9 @@ impl<'a> Reader<'a> {
         if self.empty || (r.records == 0 && r.blank_lines == 0) {
             return Format::Empty;
         }
-        let [item, _, _, nested] = r.envelopes;
+        let e = r.envelopes;
         match &self.framer {
-            Framer::Document(w) if nested == 0 && item > 0 && w.shape() == Shape::Array => {
+            Framer::Document(w) if e.nested == 0 && e.item > 0 && w.shape() == Shape::Array => {
                 Format::ImportLegacy
             }
             Framer::Document(_) => Format::V1,
@@ -623,31 +615,15 @@ fn position_of(outer: &Window<'_>, inner: Option<&Window<'_>>, offset: u64, at: 
 /// reference channels by type and id), `v1` when every record was a v1
 /// channel object, `v2` otherwise.
 pub(crate) fn lines_format(r: &Report) -> Format {
-    let [item, data, bare, nested] = r.envelopes;
+    let e = r.envelopes;
     if r.records == 0 && r.blank_lines == 0 {
         Format::Empty
-    } else if nested > 0 && item + data + bare == 0 {
+    } else if e.nested > 0 && e.item + e.data + e.bare == 0 {
         Format::V1
-    } else if data > item + bare && r.data_with_cid == 0 {
+    } else if e.data > e.item + e.bare && r.data_with_cid == 0 {
         Format::Import
     } else {
         Format::V2
-    }
-}
-
-pub(crate) fn account(report: &mut Report, e: &Entity<'_>) {
-    let slot = match e.envelope {
-        Envelope::Item => 0,
-        Envelope::Data => 1,
-        Envelope::Bare => 2,
-        Envelope::Nested => 3,
-    };
-    report.envelopes[slot] += 1;
-    if e.envelope == Envelope::Data && e.fields.has_cid_key {
-        report.data_with_cid += 1;
-    }
-    if e.lossy {
-        report.lossy += 1;
     }
 }
 

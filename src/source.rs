@@ -16,6 +16,7 @@ use std::path::Path;
 pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Compression of an input, detected from its first bytes.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
     /// Plain bytes.
@@ -35,31 +36,49 @@ impl Compression {
 }
 
 /// A file mapped into memory, for borrowing iteration with
-/// [`ReaderBuilder::from_slice`](crate::ReaderBuilder::from_slice).
+/// [`ReaderBuilder::from_slice`](crate::ReaderBuilder::from_slice) or a
+/// parallel [`Run::slice`](crate::Run::slice).
 ///
-/// Mapping is `unsafe` in the general case: if another process truncates
-/// or rewrites the file while it is mapped, reads may fault or see changing
-/// bytes. Exports are written once and then read, which is the case this
-/// type is for; use [`ReaderBuilder::from_reader`](crate::ReaderBuilder::from_reader)
-/// for files that may change underneath.
+/// Mapping is `unsafe`: if another process truncates the file while it is
+/// mapped, the next access to a lost page kills the process with
+/// `SIGBUS`; if it rewrites the file in place, bytes change under safe
+/// code. See [`MmapChoice`](crate::MmapChoice); read files that may change
+/// with [`ReaderBuilder::from_path`](crate::ReaderBuilder::from_path) and
+/// the default choice instead.
 pub struct MappedFile {
     map: Mmap,
 }
 
 impl MappedFile {
     /// Maps the file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> crate::Result<MappedFile> {
+    ///
+    /// # Safety
+    /// The file must not be truncated or modified while it is mapped (see
+    /// the type's documentation).
+    pub unsafe fn open(path: impl AsRef<Path>) -> crate::Result<MappedFile> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
-        // SAFETY: see the type's documentation; the mapping is read-only
-        // and exports are not modified while being read.
-        let map = unsafe { map_file(&file) }.map_err(|e| Error::from(e).with_path(path))?;
+        // SAFETY: the caller upholds this function's contract.
+        unsafe { MappedFile::from_file(&file) }.map_err(|e| Error::from(e).with_path(path))
+    }
+
+    /// Maps an open file.
+    ///
+    /// # Safety
+    /// As [`MappedFile::open`].
+    pub(crate) unsafe fn from_file(file: &File) -> io::Result<MappedFile> {
+        // SAFETY: the caller upholds `map_file`'s contract.
+        let map = unsafe { map_file(file)? };
         Ok(MappedFile { map })
     }
 
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    pub(crate) fn into_map(self) -> Mmap {
+        self.map
     }
 }
 
@@ -457,62 +476,4 @@ impl Read for Prefetch {
         self.at += n;
         Ok(n)
     }
-}
-
-/// Opens a path: maps plain files, streams gzip files and anything that
-/// cannot be mapped (pipes, special files). `-` is stdin.
-pub(crate) fn open_path(
-    path: &Path,
-    block: usize,
-    use_mmap: bool,
-) -> crate::Result<(Window<'static>, Compression)> {
-    if path == Path::new("-") {
-        return open_owned_stream(io::stdin(), block);
-    }
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(Error::new(ErrorKind::Io(io::Error::other(
-            "is a directory",
-        ))));
-    }
-    if !meta.is_file() {
-        // A pipe or device: no mapping, no rewinding; sniff while buffering.
-        return open_owned_stream(file, block);
-    }
-    let mut head = [0u8; 2];
-    let is_gzip = {
-        let mut f = &file;
-        let n = read_full(&mut f, &mut head)?;
-        n == 2 && head == GZIP_MAGIC
-    };
-    if use_mmap && !is_gzip && meta.len() > 0 {
-        // SAFETY: read-only mapping of an export that is not being
-        // modified (see `MappedFile`). A failure falls back to reads.
-        if let Ok(map) = unsafe { map_file(&file) } {
-            return Ok((Window::mapped(map), Compression::None));
-        }
-    }
-    let file = reopen(file, path)?;
-    open_owned_stream(file, block)
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// Rewinds a regular file after sniffing.
-fn reopen(mut file: File, _path: &Path) -> io::Result<File> {
-    use std::io::Seek;
-    file.seek(io::SeekFrom::Start(0))?;
-    Ok(file)
 }

@@ -1,14 +1,20 @@
-//! A one-pass summary of an input: what `inspect` prints.
+//! A one-pass summary of an input: what `inspect` prints. Counting is an
+//! engine job whose partials merge in input order, so it runs entirely on
+//! the workers.
 
+use crate::engine::{Engine, Job, Keep, Out};
 use crate::entity::Entity;
-use crate::reader::{Format, Reader};
+use crate::input::Input;
+use crate::reader::{Format, Reader, ReaderBuilder};
 use crate::source::Compression;
 use crate::timestamp::Timestamp;
 use crate::{Report, Result};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Counts per kind and the time range of one input.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Summary {
     /// Entities per kind name ([`Entity::type_name`]).
     pub counts: BTreeMap<String, u64>,
@@ -36,10 +42,44 @@ impl Summary {
             }
         }
     }
+
+    /// Adds the summary of input that comes after this one's. On equal
+    /// times the earlier input's text is kept, as [`Summary::add`] keeps
+    /// the first seen.
+    pub fn merge(&mut self, other: Summary) {
+        for (kind, n) in other.counts {
+            *self.counts.entry(kind).or_default() += n;
+        }
+        if let Some((t, text)) = other.earliest
+            && self.earliest.as_ref().is_none_or(|(e, _)| t < *e)
+        {
+            self.earliest = Some((t, text));
+        }
+        if let Some((t, text)) = other.latest
+            && self.latest.as_ref().is_none_or(|(l, _)| t > *l)
+        {
+            self.latest = Some((t, text));
+        }
+    }
+}
+
+/// Counting as an engine [`Job`]: every entity is added to its chunk's
+/// [`Summary`] on the worker that decoded it; nothing is delivered.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SummaryJob;
+
+impl Job for SummaryJob {
+    type Partial = Summary;
+
+    fn entity(&self, entity: &Entity<'_>, summary: &mut Summary) -> Keep {
+        summary.add(entity);
+        Keep::Done
+    }
 }
 
 /// What [`summarize`] found, with the reader's accounting.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Inspection {
     /// The detected format.
     pub format: Format,
@@ -53,40 +93,45 @@ pub struct Inspection {
     pub report: Report,
 }
 
-/// Summarizes bytes in memory (or a mapped file) leniently, decoding line
-/// files in parallel (v1 documents and gzip data sequentially).
-pub fn summarize_slice(
-    builder: &crate::ReaderBuilder,
-    parallel: &crate::Parallel,
-    bytes: &[u8],
-    path: Option<&std::path::Path>,
+/// Summarizes an input leniently on `engine`: line files in parallel,
+/// v1 documents on the sequential reader. Data errors are counted in the
+/// report (whatever `builder`'s error policy); I/O errors are returned.
+///
+/// ```
+/// use stream_chat_export::{Engine, Input, MmapChoice, Parallel, ReaderBuilder, inspect};
+///
+/// let engine = Engine::new(&Parallel::new())?;
+/// let input = Input::open("testdata/fixtures/v2_item.jsonl", MmapChoice::never())?;
+/// let inspection = inspect(&engine, &ReaderBuilder::new(), input, None)?;
+/// assert_eq!(inspection.format.as_str(), "v2");
+/// assert!(inspection.summary.counts["message"] > 0);
+/// # Ok::<(), stream_chat_export::Error>(())
+/// ```
+pub fn inspect(
+    engine: &Engine,
+    builder: &ReaderBuilder,
+    input: Input,
+    path: Option<&Path>,
 ) -> Result<Inspection> {
     let mut lenient = builder.clone();
     lenient.strict(false).yield_errors(false);
     let mut summary = Summary::default();
-    let filter = crate::Filter::new();
-    let (report, format) =
-        crate::parallel::run_slice(&lenient, parallel, bytes, path, &filter, |e| {
-            summary.add(&e);
-            Ok(())
-        })?;
-    let compression = if bytes.starts_with(&crate::source::GZIP_MAGIC) {
-        Compression::Gzip
-    } else {
-        Compression::None
-    };
-    let bytes = if compression == Compression::Gzip {
-        // The decompressed size is not known without inflating again.
-        0
-    } else {
-        bytes.len() as u64
-    };
+    let mut run = engine.run(&SummaryJob).builder(&lenient);
+    if let Some(p) = path {
+        run = run.path(p);
+    }
+    let outcome = run.input(input, |out| {
+        if let Out::Partial(part) = out {
+            summary.merge(part);
+        }
+        Ok(())
+    })?;
     Ok(Inspection {
-        format,
-        compression,
-        bytes,
+        format: outcome.format,
+        compression: outcome.compression,
+        bytes: outcome.bytes,
         summary,
-        report,
+        report: outcome.report,
     })
 }
 

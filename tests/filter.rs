@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::filter_slice;
 use common::{all_inputs, decompressed, filter_cases, oracle_of};
-use stream_chat_export::{Filter, Parallel, ReaderBuilder, V2Writer, filter_slice};
+use stream_chat_export::{Filter, Parallel, ReaderBuilder, V2Writer};
 
 type Got = Vec<(u64, Vec<u8>)>;
 

@@ -8,7 +8,9 @@
 mod generate;
 
 use std::collections::BTreeMap;
-use stream_chat_export::{Filter, Format, Parallel, ReaderBuilder, filter_slice, summarize};
+use stream_chat_export::{
+    Engine, Filter, FilterJob, Format, Out, Parallel, ReaderBuilder, summarize,
+};
 
 fn check(v1: bool, envelope: &str, shape: &str, gzip: bool) {
     let dir = tempfile::tempdir().unwrap();
@@ -67,20 +69,18 @@ fn check(v1: bool, envelope: &str, shape: &str, gzip: bool) {
     };
     let count = |filter: &Filter| {
         let mut n: BTreeMap<String, u64> = BTreeMap::new();
-        let mut parallel = Parallel::new();
-        parallel.threads(2).chunk_size(4096);
-        filter_slice(
-            &ReaderBuilder::new(),
-            &parallel,
-            &bytes,
-            None,
-            filter,
-            |e| {
-                *n.entry(e.type_name().to_string()).or_default() += 1;
+        let engine = Engine::new(Parallel::new().threads(2).chunk_size(4096)).unwrap();
+        let job = FilterJob::new(filter.clone());
+        engine
+            .run(&job)
+            .builder(&ReaderBuilder::new())
+            .slice(&bytes, |out| {
+                if let Out::Entity(e) = out {
+                    *n.entry(e.type_name().to_string()).or_default() += 1;
+                }
                 Ok(())
-            },
-        )
-        .unwrap();
+            })
+            .unwrap();
         n
     };
     let tally = |key: &str| -> BTreeMap<String, u64> {

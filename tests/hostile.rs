@@ -8,12 +8,12 @@
 
 mod common;
 
+use common::filter_slice;
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use stream_chat_export::{
     Category, Entity, Error, ErrorKind, Filter, Format, Kind, Parallel, ReaderBuilder, Report,
-    filter_slice,
 };
 
 /// What one read produced.

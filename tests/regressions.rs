@@ -6,10 +6,9 @@
 
 mod common;
 
+use common::filter_slice;
 use std::io::Write;
-use stream_chat_export::{
-    Entity, ErrorKind, Filter, Kind, Parallel, ReaderBuilder, Report, filter_slice,
-};
+use stream_chat_export::{Entity, ErrorKind, Filter, Kind, Parallel, ReaderBuilder, Report};
 
 /// Reads `data` as one input from a slice; checks the accounting identity.
 fn read(b: &ReaderBuilder, data: &[u8]) -> (Vec<Entity<'static>>, Report) {

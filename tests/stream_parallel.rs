@@ -9,11 +9,10 @@
 mod common;
 
 use common::{ErrInfo, all_inputs, decompressed, filter_cases, gzip, is_gzip};
+use common::{filter_reader, filter_slice};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use stream_chat_export::{
-    Error, ErrorKind, Filter, Parallel, ReaderBuilder, Report, filter_reader, filter_slice,
-};
+use stream_chat_export::{Error, ErrorKind, Filter, Parallel, ReaderBuilder, Report};
 
 /// A reader that hands out 1 to 7 bytes per call (a fixed pseudo-random
 /// sequence), and fails with an I/O error once `fail_at` bytes are out.

@@ -33,14 +33,8 @@ impl ReadOptions {
         b.max_line(self.max_line)
             .max_entity(self.max_entity)
             .max_depth(self.max_depth)
-            .lossy_utf8(self.lossy_utf8)
-            .mmap(!self.no_mmap);
+            .lossy_utf8(self.lossy_utf8);
         b
-    }
-
-    /// Whether plain files may be mapped.
-    pub fn mmap(&self) -> bool {
-        !self.no_mmap
     }
 }
 
@@ -56,11 +50,8 @@ impl ThreadOptions {
     /// The executor's settings for these options.
     pub fn parallel(&self) -> Parallel {
         let mut p = Parallel::new();
-        // The library takes 0 as 1; on the command line 0 means "all", as
-        // in ripgrep, which `Parallel::new` already chose.
-        if self.threads > 0 {
-            p.threads(self.threads);
-        }
+        // 0 means every core, in the library as on the command line.
+        p.threads(self.threads);
         p
     }
 }

@@ -1,16 +1,36 @@
-//! `filter_slice` on 2 threads and on 1, and the sequential reader plus
+//! A filter job on the engine on 2 threads and on 1, and the sequential reader plus
 //! `Filter::matches`, give the same entities for a filter drawn from the
 //! input (a user, a channel, a time window).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stream_chat_export::{Filter, Parallel, ReaderBuilder, filter_slice};
+use stream_chat_export::{
+    Engine, Entity, Filter, FilterJob, Out, Parallel, ReaderBuilder, Report, Result,
+};
+
+/// The engine run of a filter job over bytes in memory.
+fn filter_slice<'a>(
+    b: &ReaderBuilder,
+    p: &Parallel,
+    data: &'a [u8],
+    filter: &Filter,
+    mut sink: impl FnMut(Entity<'a>) -> Result<()>,
+) -> Result<Report> {
+    let engine = Engine::new(p)?;
+    let job = FilterJob::new(filter.clone());
+    let outcome = engine.run(&job).builder(b).slice(data, |out| match out {
+        Out::Entity(e) => sink(e),
+        _ => Ok(()),
+    })?;
+    Ok(outcome.report)
+}
+
 
 type Seen = (Vec<(u64, Vec<u8>, Option<String>)>, Option<(u64, u64, u64)>);
 
 /// Parallel and sequential agree: the same entities (offsets, bytes) and
 /// counts; the same resolved channels when the filter has a channel
-/// predicate, else (documented on `filter_slice`) an inherited channel is
+/// predicate, else (documented on `FilterJob`) an inherited channel is
 /// the sequential one or left `None`, never another.
 fn agree(par: &Seen, seq: &Seen, filter: &Filter, what: &str) {
     assert_eq!(par.1, seq.1, "{what}: counts");
@@ -33,7 +53,7 @@ fn agree(par: &Seen, seq: &Seen, filter: &Filter, what: &str) {
 
 fn parallel(b: &ReaderBuilder, p: &Parallel, data: &[u8], filter: &Filter, exact: bool) -> Seen {
     let mut list = Vec::new();
-    let report = filter_slice(b, p, data, None, filter, |e| {
+    let report = filter_slice(b, p, data, filter, |e| {
         list.push((e.offset(), e.record().to_vec(), e.cid().map(str::to_owned)));
         Ok(())
     })

@@ -1,12 +1,49 @@
-//! `filter_reader` (a stream cut into line-aligned batches, read in
-//! irregular pieces, plain or gzip) gives what `filter_slice` gives on the
+//! A filter job on a stream (a stream cut into line-aligned batches, read in
+//! irregular pieces, plain or gzip) gives what it gives on a slice of the
 //! same bytes: the same entities (offset, bytes, resolved channel) and the
 //! same counts, in lenient mode; and the same first error in strict mode.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::io::{Read, Write};
-use stream_chat_export::{Filter, Parallel, ReaderBuilder, filter_reader, filter_slice};
+use stream_chat_export::{
+    Engine, Entity, Filter, FilterJob, Out, Parallel, ReaderBuilder, Report, Result,
+};
+
+/// The engine run of a filter job over bytes in memory.
+fn filter_slice<'a>(
+    b: &ReaderBuilder,
+    p: &Parallel,
+    data: &'a [u8],
+    filter: &Filter,
+    mut sink: impl FnMut(Entity<'a>) -> Result<()>,
+) -> Result<Report> {
+    let engine = Engine::new(p)?;
+    let job = FilterJob::new(filter.clone());
+    let outcome = engine.run(&job).builder(b).slice(data, |out| match out {
+        Out::Entity(e) => sink(e),
+        _ => Ok(()),
+    })?;
+    Ok(outcome.report)
+}
+
+/// The engine run of a filter job over a stream.
+fn filter_reader(
+    b: &ReaderBuilder,
+    p: &Parallel,
+    input: impl Read + Send,
+    filter: &Filter,
+    mut sink: impl for<'b> FnMut(Entity<'b>) -> Result<()>,
+) -> Result<Report> {
+    let engine = Engine::new(p)?;
+    let job = FilterJob::new(filter.clone());
+    let outcome = engine.run(&job).builder(b).reader(input, |out| match out {
+        Out::Entity(e) => sink(e),
+        _ => Ok(()),
+    })?;
+    Ok(outcome.report)
+}
+
 
 /// Hands out the bytes in pieces whose sizes come from `sizes`.
 struct Pieces<'a> {
@@ -30,7 +67,7 @@ type Seen = (Vec<(u64, Vec<u8>, Option<String>)>, (u64, u64, u64, u64));
 
 fn slice(b: &ReaderBuilder, p: &Parallel, data: &[u8], filter: &Filter) -> Option<Seen> {
     let mut list = Vec::new();
-    let r = filter_slice(b, p, data, None, filter, |e| {
+    let r = filter_slice(b, p, data, filter, |e| {
         list.push((e.offset(), e.record().to_vec(), e.cid().map(str::to_owned)));
         Ok(())
     })
@@ -40,7 +77,7 @@ fn slice(b: &ReaderBuilder, p: &Parallel, data: &[u8], filter: &Filter) -> Optio
 
 fn stream(b: &ReaderBuilder, p: &Parallel, input: impl Read + Send, filter: &Filter) -> Option<Seen> {
     let mut list = Vec::new();
-    let r = filter_reader(b, p, input, None, filter, |e| {
+    let r = filter_reader(b, p, input, filter, |e| {
         list.push((e.offset(), e.record().to_vec(), e.cid().map(str::to_owned)));
         Ok(())
     })
@@ -111,9 +148,9 @@ fuzz_target!(|input: &[u8]| {
     }
     let mut strict = builder.clone();
     strict.strict(true);
-    let slice_err = filter_slice(&strict, &p, data, None, &filter, |_| Ok(())).err();
+    let slice_err = filter_slice(&strict, &p, data, &filter, |_| Ok(())).err();
     let pieces = Pieces { data, sizes, turn: 0 };
-    let stream_err = filter_reader(&strict, &p, pieces, None, &filter, |_| Ok(())).err();
+    let stream_err = filter_reader(&strict, &p, pieces, &filter, |_| Ok(())).err();
     assert_eq!(
         slice_err.as_ref().map(|e| (e.to_string(), e.position())),
         stream_err.as_ref().map(|e| (e.to_string(), e.position())),

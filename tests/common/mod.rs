@@ -20,7 +20,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use stream_chat_export::{
-    Compression, Entity, Error, ErrorKind, Format, Kind, MappedFile, Reader, ReaderBuilder, Report,
+    Compression, Engine, Entity, Error, ErrorKind, Filter, FilterJob, Format, Kind, MappedFile,
+    MmapChoice, Out, Parallel, Reader, ReaderBuilder, Report,
 };
 
 // ---------------------------------------------------------------------------
@@ -316,15 +317,21 @@ pub fn runs(path: &Path, builder: &ReaderBuilder) -> Vec<Run> {
     // (a) the bytes in memory, borrowing iterator.
     out.push(drain_slice("slice", false, builder, &bytes));
     // (b) a mapped file through the borrowing iterator.
-    let map = MappedFile::open(path).expect("map");
+    // SAFETY: test fixtures are not modified while the tests run.
+    let map = unsafe { MappedFile::open(path) }.expect("map");
     out.push(drain_slice("mapped slice", false, builder, map.bytes()));
     // (c) from_path (mmap for plain files).
-    let reader = builder.from_path(path).expect("from_path");
+    // SAFETY: as above.
+    let reader = builder
+        .clone()
+        .mmap(unsafe { MmapChoice::auto() })
+        .from_path(path)
+        .expect("from_path");
     out.push(drain_reader("from_path mmap", false, reader));
     // (d) from_path, block reads.
     let reader = builder
         .clone()
-        .mmap(false)
+        .mmap(MmapChoice::never())
         .from_path(path)
         .expect("from_path");
     out.push(drain_reader("from_path blocks", false, reader));
@@ -1240,4 +1247,57 @@ pub fn read_lenient(b: &ReaderBuilder, data: &[u8]) -> LenientRead {
         format,
         opened,
     }
+}
+
+/// The engine run of a [`FilterJob`] over bytes in memory, as one call (a
+/// fresh engine per call, which is what these tests want: each case its
+/// own thread count).
+pub fn filter_slice<'a, F>(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    input: &'a [u8],
+    path: Option<&Path>,
+    filter: &Filter,
+    mut sink: F,
+) -> stream_chat_export::Result<Report>
+where
+    F: FnMut(Entity<'a>) -> stream_chat_export::Result<()>,
+{
+    let engine = Engine::new(parallel)?;
+    let job = FilterJob::new(filter.clone());
+    let mut run = engine.run(&job).builder(builder);
+    if let Some(p) = path {
+        run = run.path(p);
+    }
+    let outcome = run.slice(input, |out| match out {
+        Out::Entity(e) => sink(e),
+        _ => Ok(()),
+    })?;
+    Ok(outcome.report)
+}
+
+/// [`filter_slice`] for a stream.
+pub fn filter_reader<R, F>(
+    builder: &ReaderBuilder,
+    parallel: &Parallel,
+    input: R,
+    path: Option<&Path>,
+    filter: &Filter,
+    mut sink: F,
+) -> stream_chat_export::Result<Report>
+where
+    R: std::io::Read + Send,
+    F: for<'b> FnMut(Entity<'b>) -> stream_chat_export::Result<()>,
+{
+    let engine = Engine::new(parallel)?;
+    let job = FilterJob::new(filter.clone());
+    let mut run = engine.run(&job).builder(builder);
+    if let Some(p) = path {
+        run = run.path(p);
+    }
+    let outcome = run.reader(input, |out| match out {
+        Out::Entity(e) => sink(e),
+        _ => Ok(()),
+    })?;
+    Ok(outcome.report)
 }

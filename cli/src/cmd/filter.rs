@@ -2,13 +2,13 @@
 //! or a file that appears only when complete.
 
 use crate::args::{ReadOptions, ThreadOptions};
-use crate::input::{self, Input};
+use crate::input;
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use stream_chat_export::{
-    Error, ErrorKind, Filter, Output, Parallel, ReaderBuilder, Report, Result, V2Writer,
-    ensure_not_an_input, filter_reader, filter_slice,
+    Engine, Error, ErrorKind, Filter, FilterJob, Input, Out, Output, ReaderBuilder, Report, Result,
+    V2Writer, ensure_not_an_input,
 };
 
 /// Write the entities that match every given predicate as v2 lines
@@ -108,9 +108,11 @@ struct Done<'a> {
 }
 
 fn filter_files(args: &Args) -> Result<()> {
-    let filter = build_filter(args)?;
+    let job = FilterJob::new(build_filter(args)?);
     let mut parallel = args.threads.parallel();
     parallel.prefilter(!args.no_prefilter);
+    // One pool for every file of the run.
+    let engine = Engine::new(&parallel)?;
     let mut builder = args.options.builder();
     builder.strict(args.strict);
     let output_path = args.output.as_deref().unwrap_or(Path::new("-"));
@@ -128,11 +130,11 @@ fn filter_files(args: &Args) -> Result<()> {
     for file in &args.files {
         let before = sink.written();
         let (report, size) = filter_file(
+            &engine,
             &builder,
-            &parallel,
-            &filter,
+            &job,
             file,
-            args.options.mmap(),
+            args.options.no_mmap,
             &mut sink,
             &mut progress,
         )?;
@@ -154,36 +156,51 @@ fn filter_files(args: &Args) -> Result<()> {
 /// Filters one file into `sink`; returns its report and its size as
 /// counted by the progress line.
 fn filter_file(
+    engine: &Engine,
     builder: &ReaderBuilder,
-    parallel: &Parallel,
-    filter: &Filter,
+    job: &FilterJob,
     file: &Path,
-    mmap: bool,
+    no_mmap: bool,
     sink: &mut V2Writer<Output>,
     progress: &mut Progress,
 ) -> Result<(Report, u64)> {
-    match input::open(file, mmap)? {
+    let run = engine.run(job).builder(builder).path(file);
+    match input::open(file, no_mmap)? {
         Input::Mapped(map) => {
             let bytes = map.bytes();
-            let report = filter_slice(builder, parallel, bytes, Some(file), filter, |e| {
-                progress.at(e.offset());
-                sink.write(&e)
+            let outcome = run.slice(bytes, |out| match out {
+                Out::Entity(e) => {
+                    progress.at(e.offset());
+                    sink.write(&e)
+                }
+                _ => Ok(()),
             })?;
-            Ok((report, bytes.len() as u64))
+            Ok((outcome.report, bytes.len() as u64))
         }
-        Input::Stream { reader, size } => {
+        Input::Stream(reader) => {
             // Progress follows the bytes read from the file (compressed,
             // for gzip), not the entities' offsets in the inflated data.
+            let size = input::size_of(file);
             let consumed = AtomicU64::new(0);
             let counted = Counting {
                 inner: reader,
                 count: &consumed,
             };
-            let report = filter_reader(builder, parallel, counted, Some(file), filter, |e| {
-                progress.at(consumed.load(Ordering::Relaxed));
-                sink.write(&e)
+            let outcome = run.reader(counted, |out| match out {
+                Out::Entity(e) => {
+                    progress.at(consumed.load(Ordering::Relaxed));
+                    sink.write(&e)
+                }
+                _ => Ok(()),
             })?;
-            Ok((report, size.max(consumed.load(Ordering::Relaxed))))
+            Ok((outcome.report, size.max(consumed.load(Ordering::Relaxed))))
+        }
+        other => {
+            let outcome = run.input(other, |out| match out {
+                Out::Entity(e) => sink.write(&e),
+                _ => Ok(()),
+            })?;
+            Ok((outcome.report, 0))
         }
     }
 }

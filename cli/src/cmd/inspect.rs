@@ -2,12 +2,10 @@
 //! of each file.
 
 use crate::args::{ReadOptions, ThreadOptions};
-use crate::input::{self, Input};
+use crate::input;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use stream_chat_export::{Error, Inspection, Parallel, ReaderBuilder, Result, summarize};
+use stream_chat_export::{Engine, Error, Inspection};
 
 /// Detect the format and count records per kind (lenient: bad records
 /// are skipped and counted).
@@ -38,11 +36,21 @@ Exit codes:
 
 pub fn run(args: &Args) -> u8 {
     let builder = args.options.builder();
-    let results = inspect_all(&builder, &args.threads.parallel(), args);
+    // One pool for every file; each file on all of it (line files, mapped
+    // or streamed, decode in parallel; v1 documents on one thread).
+    let engine = match Engine::new(&args.threads.parallel()) {
+        Ok(engine) => engine,
+        Err(e) => {
+            crate::print_error(&e);
+            return 2;
+        }
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut code = 0;
-    for (file, result) in args.files.iter().zip(results) {
+    for file in &args.files {
+        let result = input::open(file, args.options.no_mmap)
+            .and_then(|input| stream_chat_export::inspect(&engine, &builder, input, Some(file)));
         let written = match result {
             Ok(i) if args.json => writeln!(out, "{}", inspection_json(file, &i)),
             Ok(i) => write_inspection(&mut out, file, &i),
@@ -61,67 +69,6 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     code
-}
-
-/// Inspects the files concurrently, each on its share of the threads
-/// (streams and v1 documents are read on one thread, so several files at
-/// once keep the cores busy); results in command-line order.
-fn inspect_all(
-    builder: &ReaderBuilder,
-    parallel: &Parallel,
-    args: &Args,
-) -> Vec<Result<Inspection>> {
-    let files = &args.files;
-    let threads = parallel.thread_count();
-    let workers = threads.min(files.len()).max(1);
-    let mut per_file = parallel.clone();
-    per_file.threads((threads / workers).max(1));
-    let results: Vec<Mutex<Option<Result<Inspection>>>> =
-        files.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { return };
-                    let inspection = inspect_file(builder, &per_file, file, args.options.mmap());
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(inspection);
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(Error::from(io::Error::other("inspection did not finish"))))
-        })
-        .collect()
-}
-
-/// Mapped files are decoded on all of `parallel`'s threads; streams are
-/// read sequentially.
-fn inspect_file(
-    builder: &ReaderBuilder,
-    parallel: &Parallel,
-    file: &Path,
-    mmap: bool,
-) -> Result<Inspection> {
-    match input::open(file, mmap)? {
-        Input::Mapped(map) => {
-            stream_chat_export::summarize_slice(builder, parallel, map.bytes(), Some(file))
-        }
-        Input::Stream { reader, .. } => {
-            let mut reader = builder.from_reader(reader).map_err(|e| e.with_path(file))?;
-            reader.set_path(file);
-            summarize(reader)
-        }
-    }
 }
 
 fn error_json(e: &Error) -> serde_json::Value {

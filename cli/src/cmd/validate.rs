@@ -1,10 +1,12 @@
 //! `validate`: every problem of every file, linter-style, on stdout.
 
 use crate::args::{ReadOptions, ThreadOptions};
-use crate::input::{self, Input};
+use crate::input;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use stream_chat_export::{Category, Entity, Error, ReaderBuilder, Result};
+use stream_chat_export::{
+    Category, Engine, Entity, Error, ErrorMode, Job, Keep, Out, ReaderBuilder,
+};
 
 /// Check files strictly: print every problem as FILE:LINE:BYTE: message.
 /// Exit 0 when clean, 1 when problems were found, 2 on I/O errors.
@@ -13,8 +15,7 @@ use stream_chat_export::{Category, Entity, Error, ReaderBuilder, Result};
 pub struct Args {
     #[command(flatten)]
     options: ReadOptions,
-    /// Each file is read on one thread today; accepted so that scripts
-    /// can give every command the same -j.
+    /// Line files are checked on all threads (v1 documents on one).
     #[command(flatten)]
     threads: ThreadOptions,
     /// Export files (`-` for stdin).
@@ -35,7 +36,14 @@ Exit codes:
 
 pub fn run(args: &Args) -> u8 {
     let mut builder = args.options.builder();
-    builder.yield_errors(true);
+    builder.errors(ErrorMode::Yield);
+    let engine = match Engine::new(&args.threads.parallel()) {
+        Ok(engine) => engine,
+        Err(e) => {
+            crate::print_error(&e);
+            return 2;
+        }
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut code = 0u8;
@@ -45,7 +53,7 @@ pub fn run(args: &Args) -> u8 {
             found = 1;
             writeln!(out, "{}", crate::describe(&e.with_path(file)))
         };
-        match validate_file(&builder, file, args.options.mmap(), &mut report) {
+        match validate_file(&engine, &builder, file, args.options.no_mmap, &mut report) {
             Ok(()) => code = code.max(found),
             Err(Stop::Input(e)) => {
                 crate::print_error(&e);
@@ -78,29 +86,47 @@ fn output_failed(e: io::Error, code: u8) -> u8 {
     2
 }
 
+/// Decodes every record and delivers nothing: what is left to see are the
+/// errors, which the yield policy hands out in input order.
+struct CheckOnly;
+
+impl Job for CheckOnly {
+    type Partial = ();
+    fn entity(&self, _: &Entity<'_>, _: &mut ()) -> Keep {
+        Keep::Done
+    }
+}
+
 /// Reads `file` to its end, handing every bad record to `report`.
 fn validate_file(
+    engine: &Engine,
     builder: &ReaderBuilder,
     file: &Path,
-    mmap: bool,
+    no_mmap: bool,
     report: &mut dyn FnMut(Error) -> io::Result<()>,
 ) -> std::result::Result<(), Stop> {
-    let mut on = |item: Result<Entity<'_>>| match item {
-        Ok(_) => Ok(()),
-        Err(e) if e.category() == Category::Data => report(e).map_err(Stop::Output),
-        Err(e) => Err(Stop::Input(e.with_path(file))),
-    };
-    match input::open(file, mmap).map_err(Stop::Input)? {
-        Input::Mapped(map) => builder.from_slice(map.bytes()).try_for_each(&mut on),
-        Input::Stream { reader, .. } => {
-            let mut reader = builder
-                .from_reader(reader)
-                .map_err(|e| Stop::Input(e.with_path(file)))?;
-            reader.set_path(file);
-            while let Some(item) = reader.next_entity() {
-                on(item)?;
+    let input = input::open(file, no_mmap).map_err(Stop::Input)?;
+    // A failed write to stdout is kept here, so that it can end the run as
+    // an output error rather than be reported as the input's.
+    let mut output_error = None;
+    let result = engine
+        .run(&CheckOnly)
+        .builder(builder)
+        .path(file)
+        .input(input, |out| {
+            if let Out::Error(e) = out
+                && e.category() == Category::Data
+                && let Err(w) = report(e)
+            {
+                output_error = Some(w);
+                return Err(Error::from(io::Error::other("stdout failed")));
             }
             Ok(())
-        }
+        });
+    if let Some(e) = output_error {
+        return Err(Stop::Output(e));
     }
+    result
+        .map(|_| ())
+        .map_err(|e| Stop::Input(e.with_path(file)))
 }

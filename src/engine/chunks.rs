@@ -1,0 +1,382 @@
+//! The workers' side: cutting a slice into line-aligned chunks and
+//! decoding one chunk into what the ordered pass needs.
+
+use super::ordered::Ordered;
+use super::{CHUNKS_PER_THREAD, CandidateSearch, Job, Keep, Out, Outcome, QuickTest, Setup};
+use crate::decode::{self, Decoded, Hint, Repairs};
+use crate::entity::{Entity, Kind};
+use crate::error::{ErrorKind, Result};
+use crate::reader::{Framing, ReaderBuilder, detect, lines_format};
+use crate::report::Report;
+use crate::source::{Compression, GZIP_MAGIC, Window};
+use std::borrow::Cow;
+
+/// One thing a chunk hands the ordered pass, in input order.
+#[allow(clippy::large_enum_variant)] // entities are the common case; boxing each costs an allocation
+pub(crate) enum Item<'a> {
+    /// The job asked for this entity to be delivered.
+    Deliver(Entity<'a>),
+    /// An entity that inherits its channel: resolved on the ordered pass,
+    /// then given to the job there.
+    Undecided(Entity<'a>),
+    /// A channel record: the channel inherited from here on (`None` for a
+    /// channel without a cid, which ends the previous one's reach).
+    Channel(Option<Cow<'a, str>>),
+    /// A message with a channel of its own, remembered for the reactions
+    /// that follow it.
+    Message { id: Cow<'a, str>, cid: Cow<'a, str> },
+    /// A bad record at absolute offset `at`.
+    Error { kind: ErrorKind, at: u64 },
+    /// A v1 channel object on one line begins: nothing is inherited
+    /// across it.
+    UnitStart,
+}
+
+/// What decoding one chunk produced.
+pub(crate) struct ChunkOut<'a, P> {
+    pub(crate) items: Vec<Item<'a>>,
+    /// The job's partial result for the entities taken on the worker.
+    pub(crate) partial: P,
+    /// Entities and blank lines counted on the worker (errors are counted
+    /// on the ordered pass, which applies the error policy).
+    pub(crate) report: Report,
+    /// Newlines in the chunk, so a stream can count lines batch by batch
+    /// without a pass of its own.
+    pub(crate) newlines: u64,
+}
+
+impl<P: Default> Default for ChunkOut<'_, P> {
+    fn default() -> Self {
+        ChunkOut {
+            items: Vec::new(),
+            partial: P::default(),
+            report: Report::default(),
+            newlines: 0,
+        }
+    }
+}
+
+/// Runs a job over bytes in memory.
+pub(crate) fn run_slice<'a, J, F>(
+    setup: &Setup<'_, J>,
+    input: &'a [u8],
+    mut sink: F,
+) -> Result<Outcome>
+where
+    J: Job,
+    F: FnMut(Out<'a, J::Partial>) -> Result<()>,
+{
+    let builder = setup.builder;
+    let (start, framing) = if input.starts_with(&GZIP_MAGIC) {
+        (0, Framing::Document)
+    } else {
+        detect(&mut Window::slice(input), builder.max_line).map_err(|e| setup.name(e))?
+    };
+    if framing != Framing::Lines {
+        return super::sequential::run_slice(setup, input, sink);
+    }
+    let settings = &setup.engine.settings;
+    let pool = &setup.engine.pool;
+    let work = Work::new(setup);
+    let mut chunks = Chunks {
+        input,
+        pos: start as usize,
+        size: settings.chunk_size,
+    };
+    let batch = settings.threads * CHUNKS_PER_THREAD;
+    let mut ordered = Ordered::new(builder, setup.path, setup.job);
+    let decode_batch = |ranges: &[(usize, usize)]| -> Vec<ChunkOut<'a, J::Partial>> {
+        use rayon::prelude::*;
+        ranges
+            .par_iter()
+            .map(|&(s, e)| work.decode_chunk(input, 0, s, e))
+            .collect()
+    };
+    let mut current: Vec<(usize, usize)> = chunks.by_ref().take(batch).collect();
+    let mut decoded = pool.install(|| decode_batch(&current));
+    while !current.is_empty() {
+        let next: Vec<(usize, usize)> = chunks.by_ref().take(batch).collect();
+        let mut next_decoded = Vec::new();
+        // Decode the next batch on the pool while this thread delivers
+        // the current one in order (the sink need not be `Send`).
+        pool.in_place_scope(|scope| {
+            scope.spawn(|_| next_decoded = decode_batch(&next));
+            ordered.deliver(input, std::mem::take(&mut decoded), &mut sink)
+        })?;
+        current = next;
+        decoded = next_decoded;
+    }
+    let report = ordered.into_report();
+    Ok(Outcome {
+        format: lines_format(&report),
+        report,
+        compression: Compression::None,
+        bytes: input.len() as u64,
+    })
+}
+
+/// Line-aligned chunk boundaries.
+pub(crate) struct Chunks<'a> {
+    pub(crate) input: &'a [u8],
+    pub(crate) pos: usize,
+    pub(crate) size: usize,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.pos >= self.input.len() {
+            return None;
+        }
+        let start = self.pos;
+        let target = start.saturating_add(self.size).min(self.input.len());
+        let end = match memchr::memchr(b'\n', &self.input[target.saturating_sub(1)..]) {
+            Some(i) => target.saturating_sub(1) + i + 1,
+            None => self.input.len(),
+        };
+        let end = end.max(start + 1).min(self.input.len());
+        self.pos = end;
+        Some((start, end))
+    }
+}
+
+/// The prefilter's window within a chunk (see `Work::decode_chunk`).
+const PREFILTER_WINDOW: usize = 256 << 10;
+
+/// What every chunk's decoding needs, shared by the workers.
+pub(crate) struct Work<'s, J> {
+    job: &'s J,
+    builder: &'s ReaderBuilder,
+    repairs: Repairs,
+    /// Resolve inherited channels on the ordered pass.
+    context: bool,
+    /// Remember messages' channels (for reactions without one).
+    remember_messages: bool,
+    candidates: Option<&'s dyn CandidateSearch>,
+    quick: Option<&'s dyn QuickTest>,
+}
+
+impl<'s, J: Job> Work<'s, J> {
+    pub(crate) fn new(setup: &Setup<'s, J>) -> Work<'s, J> {
+        let job = setup.job;
+        let context = job.needs_context();
+        let rule_out = if setup.engine.settings.prefilter {
+            job.rule_out()
+        } else {
+            Default::default()
+        };
+        Work {
+            job,
+            builder: setup.builder,
+            repairs: setup.builder.repairs(),
+            context,
+            remember_messages: setup.builder.message_memory > 0,
+            // A skipped line might be a channel record, which the context
+            // needs: no byte prefilter for jobs that resolve channels.
+            candidates: if context { None } else { rule_out.candidates },
+            quick: rule_out.quick,
+        }
+    }
+
+    /// Can the quick scan's answer rule this record out?
+    fn quick_rules_out(&self, type_name: &[u8], created_at: Option<&[u8]>) -> bool {
+        let Some(quick) = self.quick else {
+            return false;
+        };
+        if self.context {
+            // Channel and message records carry the context; they are
+            // decoded whatever the job thinks of them.
+            let kind = std::str::from_utf8(type_name).map_or(Kind::Other, Kind::from_type_name);
+            if matches!(kind, Kind::Channel | Kind::Message) {
+                return false;
+            }
+        }
+        !quick.quick_pass(type_name, created_at)
+    }
+
+    /// Hands an entity decoded on a worker to the job, or to the ordered
+    /// pass when its answer may depend on context.
+    fn take<'a>(&self, e: Entity<'a>, out: &mut ChunkOut<'a, J::Partial>) {
+        out.report.count_entity(&e);
+        if self.context {
+            match e.kind {
+                Kind::Channel => out.items.push(Item::Channel(e.fields.cid.clone())),
+                Kind::Message if self.remember_messages => {
+                    if let (Some(id), Some(cid)) = (&e.fields.id, &e.fields.cid) {
+                        out.items.push(Item::Message {
+                            id: id.clone(),
+                            cid: cid.clone(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if e.inherits_channel() {
+                out.items.push(Item::Undecided(e));
+                return;
+            }
+        }
+        if self.job.entity(&e, &mut out.partial) == Keep::Deliver {
+            out.items.push(Item::Deliver(e));
+        }
+    }
+
+    /// Decodes one line of a chunk. `base` is the absolute offset of
+    /// `input[0]`.
+    fn decode_line<'a>(
+        &self,
+        out: &mut ChunkOut<'a, J::Partial>,
+        input: &'a [u8],
+        base: u64,
+        line_start: usize,
+        line_end: usize,
+    ) {
+        let line = &input[line_start..line_end];
+        let at = base + line_start as u64;
+        match decode::decode_record(line, at, Hint::Record, self.repairs) {
+            Ok(Decoded::Entity(e)) => self.take(e, out),
+            Ok(Decoded::Blank) => out.report.blank_lines += 1,
+            Ok(Decoded::Unit) => {
+                // A v1 channel object on one line: walk it with the
+                // sequential reader over the line's own bytes.
+                out.items.push(Item::UnitStart);
+                let mut inner = self.builder.clone();
+                inner.strict(false).yield_errors(true);
+                for entity in inner.from_slice(line) {
+                    match entity {
+                        Ok(mut e) => {
+                            e.offset += at;
+                            self.take(e, out);
+                        }
+                        Err(err) => {
+                            let inner_at = err.position().map_or(0, |p| p.byte);
+                            out.items.push(Item::Error {
+                                kind: err.into_kind(),
+                                at: at + inner_at,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(de) => out.items.push(Item::Error {
+                kind: de.kind,
+                at: at + de.at as u64,
+            }),
+        }
+    }
+
+    /// Decodes the lines of `input[start..end]`; `base` is the absolute
+    /// offset of `input[0]`, so entity offsets and error bytes are
+    /// absolute.
+    pub(crate) fn decode_chunk<'a>(
+        &self,
+        input: &'a [u8],
+        base: u64,
+        start: usize,
+        end: usize,
+    ) -> ChunkOut<'a, J::Partial> {
+        let max_line = self.builder.max_line;
+        let mut out = ChunkOut::default();
+        let mut blocks = crate::structural::Blocks::default();
+        let mut line = |out: &mut ChunkOut<'a, J::Partial>, line_start: usize, line_end: usize| {
+            let line = &input[line_start..line_end];
+            if line.len() > max_line {
+                out.items.push(Item::Error {
+                    kind: ErrorKind::LineTooLong { max: max_line },
+                    at: base + line_start as u64,
+                });
+                return;
+            }
+            if self.quick.is_some()
+                && let Some(q) =
+                    crate::scan::quick_in(&input[line_start..], line.len(), &mut blocks)
+                && self.quick_rules_out(q.type_name, q.created_at)
+            {
+                out.report.skipped_by_prefilter += 1;
+                return;
+            }
+            self.decode_line(out, input, base, line_start, line_end);
+        };
+        match self.candidates {
+            Some(search) => {
+                // The chunk is searched in windows of about 256 KiB cut
+                // after a newline, so the id search, the newline count and
+                // the long-line check read the same bytes while they are in
+                // cache rather than three times from memory (which the
+                // threads share).
+                let mut window = start;
+                while window < end {
+                    let target = window + PREFILTER_WINDOW;
+                    let window_end = if target >= end {
+                        end
+                    } else {
+                        memchr::memchr(b'\n', &input[target..end]).map_or(end, |i| target + i + 1)
+                    };
+                    let text = &input[window..window_end];
+                    // Over-long lines are errors whether or not they could
+                    // hold an id, as on the sequential reader — and so that
+                    // a stream, which drops a long line while it arrives,
+                    // reports the same whatever its reads look like.
+                    let mut long = long_line_starts(text, max_line).into_iter().peekable();
+                    let too_long = |out: &mut ChunkOut<'a, J::Partial>, s: usize| {
+                        out.items.push(Item::Error {
+                            kind: ErrorKind::LineTooLong { max: max_line },
+                            at: base + (window + s) as u64,
+                        });
+                    };
+                    let mut candidates = 0u64;
+                    let mut long_skipped = 0u64;
+                    let newlines = search.candidate_lines(text, &mut |s, e| {
+                        while let Some(l) = long.next_if(|&l| l < s) {
+                            too_long(&mut out, l);
+                            long_skipped += 1;
+                        }
+                        // A candidate that is itself too long is reported by `line`.
+                        long.next_if_eq(&s);
+                        candidates += 1;
+                        line(&mut out, window + s, window + e);
+                    });
+                    for l in long {
+                        too_long(&mut out, l);
+                        long_skipped += 1;
+                    }
+                    let lines = newlines + u64::from(!text.ends_with(b"\n") && !text.is_empty());
+                    out.report.skipped_by_prefilter += lines - candidates - long_skipped;
+                    out.newlines += newlines;
+                    window = window_end;
+                }
+            }
+            None => {
+                let mut pos = start;
+                while pos < end {
+                    let line_end = memchr::memchr(b'\n', &input[pos..end]).map_or(end, |i| pos + i);
+                    line(&mut out, pos, line_end);
+                    out.newlines += u64::from(line_end < end);
+                    pos = line_end + 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Starts of the lines of `text` longer than `max` bytes (a final line
+/// without its newline included).
+fn long_line_starts(text: &[u8], max: usize) -> Vec<usize> {
+    let mut starts = Vec::new();
+    // No line can be longer than the text.
+    if text.len() <= max {
+        return starts;
+    }
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', text) {
+        if newline - start > max {
+            starts.push(start);
+        }
+        start = newline + 1;
+    }
+    if text.len() - start > max {
+        starts.push(start);
+    }
+    starts
+}

@@ -1,0 +1,158 @@
+//! The ordered pass: one thread takes the decoded chunks in input order,
+//! resolves inherited channels, applies the error policy with line
+//! numbers, and hands everything to the sink.
+
+use super::chunks::{ChunkOut, Item};
+use super::stream::BatchMeta;
+use super::{Job, Keep, Out};
+use crate::context::Context;
+use crate::error::{Error, ErrorKind, Position, Result};
+use crate::reader::ReaderBuilder;
+use crate::report::{Disposition, ErrorPolicy, Report};
+use std::path::Path;
+
+pub(crate) struct Ordered<'f, J: Job> {
+    job: &'f J,
+    context: Context,
+    report: Report,
+    policy: ErrorPolicy,
+    max_line: usize,
+    path: Option<&'f Path>,
+    /// Absolute offset and line of the first byte of the input being
+    /// delivered (the whole input, or a stream's current batch).
+    origin: (u64, u64),
+    /// A known (byte, line) pair, so line numbers are counted
+    /// incrementally and only when an error needs one.
+    line_cursor: (u64, u64),
+    /// A stream's line just after the last batch delivered.
+    next_line: u64,
+}
+
+impl<'f, J: Job> Ordered<'f, J> {
+    pub(crate) fn new(builder: &ReaderBuilder, path: Option<&'f Path>, job: &'f J) -> Self {
+        Ordered {
+            job,
+            context: Context::new(builder.message_memory),
+            report: Report::default(),
+            policy: builder.error_policy(),
+            max_line: builder.max_line,
+            path,
+            origin: (0, 1),
+            line_cursor: (0, 1),
+            next_line: 1,
+        }
+    }
+
+    pub(crate) fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// Delivers the items of `input`'s chunks. `input` starts at absolute
+    /// offset `self.origin.0`.
+    pub(crate) fn deliver<'a, F>(
+        &mut self,
+        input: &'a [u8],
+        chunks: Vec<ChunkOut<'a, J::Partial>>,
+        sink: &mut F,
+    ) -> Result<()>
+    where
+        F: FnMut(Out<'a, J::Partial>) -> Result<()>,
+    {
+        for chunk in chunks {
+            self.report.merge(chunk.report);
+            // Entities resolved here meet the job with a partial of their
+            // own, delivered after the chunk's.
+            let mut late: Option<J::Partial> = None;
+            for item in chunk.items {
+                match item {
+                    Item::Deliver(e) => sink(Out::Entity(e))?,
+                    Item::Undecided(mut e) => {
+                        self.context.resolve(&mut e, &mut self.report);
+                        let partial = late.get_or_insert_with(Default::default);
+                        if self.job.entity(&e, partial) == Keep::Deliver {
+                            sink(Out::Entity(e))?;
+                        }
+                    }
+                    Item::Channel(cid) => self.context.enter_channel(cid.as_deref()),
+                    Item::Message { id, cid } => self.context.remember(&id, &cid),
+                    Item::UnitStart => self.context.reset(),
+                    Item::Error { kind, at } => {
+                        let line = self.line_of(input, at);
+                        self.fail(Error::at(kind, Position { byte: at, line }), sink)?;
+                    }
+                }
+            }
+            sink(Out::Partial(chunk.partial))?;
+            if let Some(partial) = late {
+                sink(Out::Partial(partial))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers one batch of a stream: the over-long lines dropped before
+    /// it, its chunks, and the read error that ended the stream after it.
+    pub(crate) fn deliver_batch<'a, F>(
+        &mut self,
+        data: &'a [u8],
+        meta: BatchMeta,
+        chunks: Vec<ChunkOut<'a, J::Partial>>,
+        sink: &mut F,
+    ) -> Result<()>
+    where
+        F: FnMut(Out<'a, J::Partial>) -> Result<()>,
+    {
+        for &(byte, newlines) in &meta.long_lines {
+            let kind = ErrorKind::LineTooLong { max: self.max_line };
+            let line = self.next_line + newlines;
+            self.fail(Error::at(kind, Position { byte, line }), sink)?;
+        }
+        let line = self.next_line + meta.newlines_dropped;
+        self.origin = (meta.base, line);
+        self.line_cursor = self.origin;
+        let newlines: u64 = chunks.iter().map(|c| c.newlines).sum();
+        let input = &data[..meta.len.min(data.len())];
+        self.deliver(input, chunks, sink)?;
+        self.next_line = line + newlines;
+        if let super::stream::End::Failed(kind) = meta.end {
+            let position = Position {
+                byte: meta.base + input.len() as u64,
+                line: self.next_line,
+            };
+            // As on the sequential reader: a failed read ends the run even
+            // in lenient mode (the policy stops at I/O errors); a damaged
+            // gzip stream is a bad record.
+            self.fail(Error::at(kind, position), sink)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the error policy to a bad record.
+    fn fail<'a, F>(&mut self, mut error: Error, sink: &mut F) -> Result<()>
+    where
+        F: FnMut(Out<'a, J::Partial>) -> Result<()>,
+    {
+        if let Some(p) = self.path {
+            error = error.with_path(p);
+        }
+        match self.report.count_error(error, &self.policy) {
+            Disposition::Counted => Ok(()),
+            Disposition::Yield(error) => sink(Out::Error(error)),
+            Disposition::Stop(error) => Err(error),
+        }
+    }
+
+    fn line_of(&mut self, input: &[u8], at: u64) -> u64 {
+        let (base, base_line) = self.origin;
+        let (byte, line) = self.line_cursor;
+        let rel = |x: u64| (x.saturating_sub(base) as usize).min(input.len());
+        let newlines = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let line = if at >= byte {
+            line + newlines(&input[rel(byte)..rel(at)])
+        } else {
+            base_line + newlines(&input[..rel(at)])
+        };
+        self.line_cursor = (at, line);
+        line
+    }
+}

@@ -1,0 +1,110 @@
+//! [`Filter`] as an engine [`Job`]: delivers the entities that match, in
+//! input order, with the filter's raw-bytes rule-outs.
+
+use crate::engine::{CandidateSearch, Job, Keep, QuickTest, RuleOut};
+use crate::entity::Entity;
+use crate::filter::{Filter, Prefilter};
+
+/// A [`Filter`] compiled for the [`Engine`](crate::Engine): its matches are
+/// delivered ([`Out::Entity`](crate::Out::Entity)) in input order.
+///
+/// Lines that cannot match are ruled out from their raw bytes when the
+/// engine allows it ([`Parallel::prefilter`](crate::Parallel::prefilter)):
+/// a user filter searches for the ids first, a kind or time filter reads a
+/// line's kind and `created_at` from its structural index. The entities
+/// delivered are the same either way.
+///
+/// Inherited channels (members, read states, reactions without a `cid`)
+/// are resolved when the filter has a channel predicate, or when asked
+/// with [`FilterJob::resolve_channels`]; otherwise such entities have no
+/// [`Entity::cid`] — resolving them needs every channel record decoded,
+/// which rules out the id search.
+///
+/// ```
+/// use stream_chat_export::{Engine, Filter, FilterJob, Out, Parallel};
+///
+/// let data = b"{\"type\":\"channel\",\"item\":{\"cid\":\"messaging:a\",\"type\":\"messaging\",\"id\":\"a\"}}\n\
+///              {\"type\":\"member\",\"item\":{\"user_id\":\"ann\",\"user\":{\"id\":\"ann\"}}}\n\
+///              {\"type\":\"member\",\"item\":{\"user_id\":\"bob\",\"user\":{\"id\":\"bob\"}}}\n";
+/// let mut filter = Filter::new();
+/// filter.user("bob");
+/// let job = FilterJob::new(filter).resolve_channels(true);
+/// let engine = Engine::new(&Parallel::new())?;
+/// let mut found = Vec::new();
+/// let outcome = engine.run(&job).slice(data, |out| {
+///     if let Out::Entity(e) = out {
+///         found.push((e.user_id().unwrap().to_string(), e.cid().map(str::to_string)));
+///     }
+///     Ok(())
+/// })?;
+/// assert_eq!(found, [("bob".to_string(), Some("messaging:a".to_string()))]);
+/// assert_eq!(outcome.report.entities, 3);
+/// # Ok::<(), stream_chat_export::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FilterJob {
+    filter: Filter,
+    prefilter: Option<Prefilter>,
+    resolve: bool,
+}
+
+impl FilterJob {
+    /// Compiles `filter` (the id search is built once, here).
+    pub fn new(filter: Filter) -> FilterJob {
+        FilterJob {
+            prefilter: filter.prefilter(),
+            filter,
+            resolve: false,
+        }
+    }
+
+    /// Resolve every inherited channel, even without a channel predicate
+    /// (default off: a user filter then searches the raw bytes first).
+    pub fn resolve_channels(mut self, yes: bool) -> FilterJob {
+        self.resolve = yes;
+        self
+    }
+
+    /// The filter.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+impl Job for FilterJob {
+    type Partial = ();
+
+    fn entity(&self, entity: &Entity<'_>, _: &mut ()) -> Keep {
+        if self.filter.matches(entity) {
+            Keep::Deliver
+        } else {
+            Keep::Done
+        }
+    }
+
+    fn needs_context(&self) -> bool {
+        self.resolve || self.filter.has_channels()
+    }
+
+    fn rule_out(&self) -> RuleOut<'_> {
+        RuleOut {
+            candidates: self.prefilter.as_ref().map(|p| p as &dyn CandidateSearch),
+            quick: self
+                .filter
+                .quick_applies()
+                .then_some(&self.filter as &dyn QuickTest),
+        }
+    }
+}
+
+impl CandidateSearch for Prefilter {
+    fn candidate_lines(&self, text: &[u8], f: &mut dyn FnMut(usize, usize)) -> u64 {
+        self.candidate_lines_counting(text, f)
+    }
+}
+
+impl QuickTest for Filter {
+    fn quick_pass(&self, type_name: &[u8], created_at: Option<&[u8]>) -> bool {
+        Filter::quick_pass(self, type_name, created_at)
+    }
+}
