@@ -133,7 +133,7 @@ impl ReaderBuilder {
     /// Deepest nesting accepted (default 64): of containers the v1 walker
     /// follows, and of objects and arrays inside one entity (at most 127,
     /// serde_json's own limit, so every entity can become a `Value`). A
-    /// deeper entity is a [`ErrorKind::TooDeep`] error.
+    /// deeper entity is a [`ErrorKind::TooDeep`](crate::ErrorKind::TooDeep) error.
     pub fn max_depth(&mut self, depth: usize) -> &mut Self {
         self.max_depth = depth;
         self
