@@ -228,7 +228,7 @@ pub(crate) fn classify(keys: KeySet) -> Kind {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -268,5 +268,139 @@ mod tests {
         assert_eq!(classify(k(&[Id, Name])), Kind::User);
         assert_eq!(classify(k(&[Name, Role])), Kind::Other);
         assert_eq!(classify(KeySet::EMPTY), Kind::Other);
+    }
+
+    /// A tiny deterministic generator (xorshift), so failures replay.
+    pub(crate) struct Rng(pub u64);
+
+    impl Rng {
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// The decoder's kind and type name for a line, and the quick scan's
+    /// type name when it answers.
+    fn both(line: &str) -> Option<(Kind, String, Option<String>)> {
+        use crate::decode::{Decoded, Hint, Repairs, decode_record};
+        let e = match decode_record(line.as_bytes(), 0, Hint::Record, Repairs::default()) {
+            Ok(Decoded::Entity(e)) => e,
+            _ => return None,
+        };
+        let mut blocks = crate::structural::Blocks::default();
+        let quick = crate::scan::quick_in(line.as_bytes(), line.len(), &mut blocks)
+            .map(|q| String::from_utf8_lossy(q.type_name).into_owned());
+        Some((e.kind(), e.type_name().to_string(), quick))
+    }
+
+    /// Every subset of the table's keys, in random orders, with values of
+    /// random shapes (strings, numbers, null, objects, arrays), bare and
+    /// inside an envelope: the decoder classifies as `classify` says, and
+    /// the quick scan, whenever it answers, answers the same.
+    #[test]
+    fn decoder_and_quick_scan_agree_on_generated_objects() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let values = [
+            r#""v""#,
+            "1",
+            "null",
+            r#"{"id":"x"}"#,
+            "[1]",
+            r#""""#,
+            "true",
+        ];
+        let (mut bare, mut quick_answers) = (0, 0);
+        for _ in 0..20_000 {
+            let mut keys: Vec<Key> = Key::ALL
+                .iter()
+                .copied()
+                .filter(|_| rng.below(4) == 0)
+                .collect();
+            // Shuffle, and duplicate a key now and then.
+            for i in (1..keys.len()).rev() {
+                keys.swap(i, rng.below(i + 1));
+            }
+            if !keys.is_empty() && rng.below(3) == 0 {
+                keys.push(keys[rng.below(keys.len())]);
+            }
+            let mut members: Vec<String> = keys
+                .iter()
+                .map(|k| format!(r#""{}":{}"#, k.name(), values[rng.below(values.len())]))
+                .collect();
+            if rng.below(2) == 0 {
+                members.insert(
+                    rng.below(members.len() + 1),
+                    r#""custom":{"type":"x"}"#.into(),
+                );
+            }
+            let object = format!("{{{}}}", members.join(","));
+            let Some((kind, name, quick)) = both(&object) else {
+                continue;
+            };
+            if let Some(q) = &quick {
+                quick_answers += 1;
+                assert_eq!(q, &name, "{object}");
+            }
+            // A bare object (no string `type` with an object `item`/`data`
+            // and no entity keys): the decoder follows `classify`.
+            let set = KeySet::of(&keys);
+            let enveloped = set.any(KeySet::of(&[Key::Item, Key::Data]))
+                && set.contains(Key::Type)
+                && !set.any(KeySet::ENTITY);
+            if !enveloped {
+                bare += 1;
+                assert_eq!(kind, classify(set), "{object}");
+            }
+            // The same keys as an envelope's payload.
+            let line = format!(r#"{{"type":"message","item":{object}}}"#);
+            if let Some((kind, name, quick)) = both(&line) {
+                assert_eq!(kind, Kind::Message, "{line}");
+                if let Some(q) = quick {
+                    assert_eq!(q, name, "{line}");
+                }
+            }
+        }
+        assert!(
+            bare > 5_000 && quick_answers > 5_000,
+            "{bare} {quick_answers}"
+        );
+    }
+
+    /// Each single classification key and each rule's key combination,
+    /// through both readers.
+    #[test]
+    fn each_rule_through_both_readers() {
+        use Key::*;
+        let rules: [(&[Key], Kind); 9] = [
+            (&[Cid, Config], Kind::Channel),
+            (&[Cid, MemberCount], Kind::Channel),
+            (&[MessageId, Type], Kind::Reaction),
+            (&[Id, Text], Kind::Message),
+            (&[Id, Html], Kind::Message),
+            (&[ChannelRole], Kind::Member),
+            (&[UserId, User], Kind::Member),
+            (&[LastRead], Kind::Read),
+            (&[Id, Role], Kind::User),
+        ];
+        for (keys, want) in rules {
+            let object = format!(
+                "{{{}}}",
+                keys.iter()
+                    .map(|k| format!(r#""{}":"v""#, k.name()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let (kind, name, quick) = both(&object).unwrap();
+            assert_eq!(kind, want, "{object}");
+            assert_eq!(quick.as_deref(), Some(want.as_str()), "{object}");
+            assert_eq!(name, want.as_str());
+        }
     }
 }

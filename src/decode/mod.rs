@@ -527,6 +527,36 @@ mod tests {
         }
     }
 
+    /// The error names the lone surrogate, not an earlier valid pair (the
+    /// offset used to be the record's first `\ud`).
+    #[test]
+    fn lone_surrogate_error_points_at_the_lone_one() {
+        let line = br#"  {"id":"m1","a":"\ud83d\ude00","text":"x\ud83d y"}"#;
+        let err = decode_record(line, 0, Hint::Record, Repairs::default()).unwrap_err();
+        assert_eq!(&line[err.at..err.at + 6], br"\ud83d");
+        assert_eq!(err.at, 2 + 39);
+        // A record with only valid pairs decodes, borrowing nothing extra.
+        let line = br#"{"id":"m1","text":"\ud83d\ude00"}"#;
+        match decode_record(line, 0, Hint::Record, Repairs::default()).unwrap() {
+            Decoded::Entity(e) => {
+                assert_eq!(e.text(), Some("\u{1f600}"));
+                assert!(!e.is_lossy());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn into_owned_keeps_raw_inside_record() {
+        let line = br#"{"type":"message","item":{"id":"m1","text":"hi"}}"#;
+        let e = entity(std::str::from_utf8(line).unwrap());
+        let (raw, record) = (e.raw().to_vec(), e.record().to_vec());
+        let owned = e.into_owned();
+        assert_eq!(owned.raw(), &raw[..]);
+        assert_eq!(owned.record(), &record[..]);
+        assert_eq!(owned.raw(), br#"{"id":"m1","text":"hi"}"#);
+    }
+
     #[test]
     fn error_offsets_point_into_the_record() {
         let err = decode_record(b"  {\"id\": x}", 0, Hint::Record, Repairs::default()).unwrap_err();

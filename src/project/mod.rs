@@ -467,3 +467,6 @@ pub(crate) fn top_level<'a>(json: &'a str, key: &str) -> Result<Option<&'a str>>
     s.end()?;
     Ok(found.and_then(|r| json.get(r)))
 }
+
+#[cfg(test)]
+mod tests;
