@@ -10,7 +10,9 @@
 //! bytes in memory or mapped files; [`Reader`] works for every source,
 //! streams included. Bad records become [`Error`]s that name the file, line
 //! and byte offset; the lenient default skips and counts them in a
-//! [`Report`].
+//! [`Report`]. A [`Projection`] compiles a set of fields (`user.id`,
+//! `created_at`, custom keys) once and reads them from each entity's JSON
+//! in one borrowing pass: the basis for columns and group-by keys.
 //!
 //! ```
 //! use stream_chat_export::{Kind, ReaderBuilder};
