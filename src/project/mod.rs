@@ -163,9 +163,10 @@ impl Projection {
 
     /// Extracts every field from the JSON object `json` in one pass.
     ///
-    /// Fails when `json` is not valid JSON (as `serde_json::Value` would
-    /// reject it: bad grammar, a lone surrogate escape, a number out of
-    /// `f64` range, nesting deeper than 127) or is not an object. The
+    /// Fails when `json` is not valid JSON (bad grammar, a lone surrogate
+    /// escape, nesting deeper than 127, as the decoder and
+    /// `serde_json::Value` reject them) or is not an object. A number
+    /// beyond `f64` (`1e400`) is valid JSON and passes, as in the decoder. The
     /// error's position is the byte offset in `json`.
     pub fn extract<'a>(&self, json: &'a str) -> Result<Values<'a>> {
         let mut values = Values::new();

@@ -1,9 +1,11 @@
 //! A validating, allocation-free scanner over one JSON text.
 //!
 //! It accepts exactly what `serde_json::from_str::<serde_json::Value>`
-//! accepts (the oracle of the tests): the JSON grammar, escapes (lone
-//! surrogates included, which `Value` rejects), numbers that fit an `f64`,
-//! and at most [`MAX_DEPTH`] levels of nesting. Values it does not need are
+//! accepts (the oracle of the tests) but for one thing: the JSON grammar,
+//! escapes (lone surrogates included, which `Value` rejects) and at most
+//! [`MAX_DEPTH`] levels of nesting — as the decoder, so whatever it yields
+//! projects. Numbers are checked for their grammar, not their range
+//! (`1e400` passes, as in the decoder; `Value` rejects it). Values it does not need are
 //! skipped without building anything; nesting is tracked in a bit stack, so
 //! a deep value costs no recursion.
 
@@ -190,7 +192,6 @@ impl<'a> Scanner<'a> {
 
     /// A number starting at `pos`.
     fn number(&mut self) -> Result<(), Error> {
-        let start = self.pos;
         let b = self.b;
         let digits = |pos: &mut usize| {
             let from = *pos;
@@ -213,10 +214,8 @@ impl<'a> Scanner<'a> {
                 return Err(self.syntax("invalid number"));
             }
         }
-        let mut float = false;
         if b.get(pos) == Some(&b'.') {
             pos += 1;
-            float = true;
             if !digits(&mut pos) {
                 self.pos = pos;
                 return Err(self.syntax("invalid number"));
@@ -224,7 +223,6 @@ impl<'a> Scanner<'a> {
         }
         if let Some(b'e' | b'E') = b.get(pos) {
             pos += 1;
-            float = true;
             if let Some(b'+' | b'-') = b.get(pos) {
                 pos += 1;
             }
@@ -233,17 +231,10 @@ impl<'a> Scanner<'a> {
                 return Err(self.syntax("invalid number"));
             }
         }
+        // The grammar is checked, not the range: JSON allows any number,
+        // and the decoder yields entities holding `1e400` (which
+        // `serde_json::Value` rejects), so their other fields must project.
         self.pos = pos;
-        // serde_json turns a float, or an integer too long for 64 bits,
-        // into an f64 and rejects one that overflows. Such numbers are
-        // rare, so the check costs nothing on the common path.
-        if float || pos - start > 19 {
-            let text = std::str::from_utf8(&b[start..pos]).unwrap_or("");
-            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
-                self.pos = start;
-                return Err(self.syntax("number out of range"));
-            }
-        }
         Ok(())
     }
 
