@@ -1,9 +1,11 @@
 //! `Entity<'a>`: one record of an export, borrowed from the input bytes.
 
+use crate::project::{Projection, Values};
 use crate::timestamp::Timestamp;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// The kind of an entity.
 #[non_exhaustive]
@@ -128,8 +130,10 @@ pub struct Entity<'a> {
     pub(crate) kind: Kind,
     pub(crate) type_name: Cow<'a, str>,
     pub(crate) envelope: Envelope,
-    pub(crate) raw: Cow<'a, [u8]>,
+    /// The whole record; [`Entity::raw`] is the range `raw` of it, so an
+    /// owned entity holds its bytes once.
     pub(crate) record: Cow<'a, [u8]>,
+    pub(crate) raw: Range<usize>,
     pub(crate) offset: u64,
     pub(crate) lossy: bool,
     pub(crate) fields: Fields<'a>,
@@ -199,7 +203,9 @@ impl<'a> Entity<'a> {
     /// enveloped line, the whole object otherwise. Nothing is lost: custom
     /// and unknown fields are all here.
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        // The decoder builds `raw` inside `record`; an empty slice rather
+        // than a panic should that invariant ever break.
+        self.record.get(self.raw.clone()).unwrap_or_default()
     }
 
     /// [`Entity::raw`] as text (records are validated as UTF-8).
@@ -207,7 +213,7 @@ impl<'a> Entity<'a> {
         // Records are validated (or repaired, in lossy mode) as UTF-8
         // before decoding; fall back to an empty string rather than panic
         // should that invariant ever break.
-        std::str::from_utf8(&self.raw).unwrap_or("")
+        std::str::from_utf8(self.raw()).unwrap_or("")
     }
 
     /// The whole record as it sat in the input, envelope included, without
@@ -321,6 +327,10 @@ impl<'a> Entity<'a> {
     /// fields and a nested `extra_data` object are reached this way.
     /// When a key is duplicated the last one wins, as in `serde_json::Value`.
     ///
+    /// One pass over [`Entity::raw`] that builds nothing, then a check of
+    /// the value found; to read several fields of many entities, compile a
+    /// [`Projection`] once and use [`Entity::project`].
+    ///
     /// ```
     /// use stream_chat_export::ReaderBuilder;
     /// let line = br#"{"type":"user","item":{"id":"u1","team_color":"teal"}}"#;
@@ -328,18 +338,33 @@ impl<'a> Entity<'a> {
     /// assert_eq!(entity.get("team_color").unwrap().get(), r#""teal""#);
     /// ```
     pub fn get(&self, key: &str) -> Option<&RawValue> {
-        let map: Vec<(Cow<'_, str>, &RawValue)> =
-            crate::decode::object_entries(self.raw_str()).ok()?;
-        map.into_iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        let value = crate::project::top_level(self.raw_str(), key).ok()??;
+        // `&RawValue` can only be made by deserializing; this parses the
+        // value alone, not the entity.
+        serde_json::from_str(value).ok()
+    }
+
+    /// Extracts the fields of `projection` from [`Entity::raw`] in one
+    /// pass (see [`Projection::extract`]).
+    ///
+    /// ```
+    /// use stream_chat_export::{Projection, ReaderBuilder};
+    /// let fields = Projection::new(&["user.id", "type"])?;
+    /// let line = br#"{"type":"message","item":{"id":"m","type":"reply","user":{"id":"ann"}}}"#;
+    /// let entity = ReaderBuilder::new().from_slice(line).next().unwrap()?;
+    /// let values = entity.project(&fields)?;
+    /// assert_eq!(values.get(0).unwrap().as_str().as_deref(), Some("ann"));
+    /// assert_eq!(values.get(1).unwrap().as_str().as_deref(), Some("reply"));
+    /// # Ok::<(), stream_chat_export::Error>(())
+    /// ```
+    pub fn project(&self, projection: &Projection) -> crate::Result<Values<'_>> {
+        projection.extract(self.raw_str())
     }
 
     /// Parses the whole entity into a `serde_json::Value` (slow; for
     /// convenience and tests).
     pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
-        serde_json::from_slice(&self.raw)
+        serde_json::from_slice(self.raw())
     }
 
     /// Copies every borrowed part so the entity outlives its input.
@@ -348,8 +373,8 @@ impl<'a> Entity<'a> {
             kind: self.kind,
             type_name: Cow::Owned(self.type_name.into_owned()),
             envelope: self.envelope,
-            raw: Cow::Owned(self.raw.into_owned()),
             record: Cow::Owned(self.record.into_owned()),
+            raw: self.raw,
             offset: self.offset,
             lossy: self.lossy,
             fields: self.fields.into_owned(),

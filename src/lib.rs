@@ -10,7 +10,9 @@
 //! bytes in memory or mapped files; [`Reader`] works for every source,
 //! streams included. Bad records become [`Error`]s that name the file, line
 //! and byte offset; the lenient default skips and counts them in a
-//! [`Report`].
+//! [`Report`]. A [`Projection`] compiles a set of fields (`user.id`,
+//! `created_at`, custom keys) once and reads them from each entity's JSON
+//! in one borrowing pass: the basis for columns and group-by keys.
 //!
 //! ```
 //! use stream_chat_export::{Kind, ReaderBuilder};
@@ -39,8 +41,11 @@ mod error;
 mod filter;
 mod filter_job;
 mod input;
+mod json;
+mod keys;
 mod lines;
 mod output;
+pub mod project;
 mod reader;
 mod report;
 mod scan;
@@ -58,6 +63,7 @@ pub use filter::Filter;
 pub use filter_job::FilterJob;
 pub use input::{Input, MmapChoice};
 pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
+pub use project::{Projection, Values};
 pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
 pub use report::{ErrorMode, Report};
 pub use source::{Compression, MappedFile};

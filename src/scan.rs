@@ -10,6 +10,8 @@
 //! decoder's (tested against it), so the filter's output never changes.
 
 use crate::entity::Kind;
+use crate::json::walk::{Object, Walk, is_ws, trim_ws};
+use crate::keys::{KeySet, classify};
 use crate::structural::{Blocks, Kernel};
 
 /// What the quick scan found.
@@ -22,87 +24,8 @@ pub(crate) struct Quick<'a> {
     pub created_at: Option<&'a [u8]>,
 }
 
-const ID: u32 = 1;
-const CID: u32 = 1 << 1;
-const MESSAGE_ID: u32 = 1 << 2;
-const USER_ID: u32 = 1 << 3;
-const TYPE: u32 = 1 << 4;
-const TEXT: u32 = 1 << 5;
-const HTML: u32 = 1 << 6;
-const CONFIG: u32 = 1 << 7;
-const MEMBER_COUNT: u32 = 1 << 8;
-const CHANNEL_ROLE: u32 = 1 << 9;
-const USER: u32 = 1 << 10;
-const LAST_READ: u32 = 1 << 11;
-const ROLE: u32 = 1 << 12;
-const NAME: u32 = 1 << 13;
-/// `channel`, `messages` or `members`: maybe a v1 channel object.
-const UNIT: u32 = 1 << 14;
-
-struct Object<'a> {
-    keys: u32,
-    type_value: Option<&'a [u8]>,
-    /// `item` / `data` values: their bytes and the index of their first
-    /// token.
-    item: Option<(&'a [u8], usize)>,
-    data: Option<(&'a [u8], usize)>,
-    created_at: Option<&'a [u8]>,
-}
-
-impl<'a> Object<'a> {
-    /// The envelope payload: `item` wins over `data`, as in the decoder.
-    fn payload(&self) -> Option<(&'a [u8], usize)> {
-        self.item.or(self.data)
-    }
-}
-
-fn is_ws(b: &[u8]) -> bool {
-    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-}
-
-fn trim_ws(b: &[u8]) -> &[u8] {
-    let is = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
-    let first = b.iter().position(|c| !is(c)).unwrap_or(b.len());
-    let last = b.iter().rposition(|c| !is(c)).map_or(first, |l| l + 1);
-    &b[first..last]
-}
-
-/// A walk over a record's structural masks.
-struct Walk<'a, 'b> {
-    bytes: &'a [u8],
-    blocks: &'b Blocks,
-}
-
+/// The quick scan's own search, beside the shared walk.
 impl<'a> Walk<'a, '_> {
-    /// The next token at or after `at`, which must be outside any string
-    /// (just after a token or a value). Compact JSON has the token right
-    /// there, so look at that byte before searching the masks.
-    #[inline(always)]
-    fn token_at(&self, at: usize) -> Option<usize> {
-        match self.bytes.get(at) {
-            Some(b'"' | b',' | b':' | b'{' | b'}' | b'[' | b']') => Some(at),
-            _ => self.blocks.next_token(at),
-        }
-    }
-
-    /// The closing quote of a key that starts at `at` (after its opening
-    /// quote). Keys are short: a scalar look. An escaped key means "give
-    /// up" (the caller then decodes the record), so a key found here never
-    /// holds a backslash.
-    #[inline(always)]
-    fn key_end(&self, at: usize) -> Option<usize> {
-        let rest = self.bytes.get(at..)?;
-        for (i, &c) in rest.iter().take(48).enumerate() {
-            match c {
-                b'"' => return Some(at + i),
-                b'\\' => return None,
-                _ => {}
-            }
-        }
-        let end = self.blocks.next_quote(at)?;
-        (!self.bytes[at..end].contains(&b'\\')).then_some(end)
-    }
-
     /// The `created_at` of the object spanning `[open, open + len)`: the
     /// last occurrence of the key that is a key of this object (an
     /// opening quote at depth 1, followed by a colon) — the decoder's
@@ -113,7 +36,7 @@ impl<'a> Walk<'a, '_> {
     /// when something is unusual (a non-string value): walk the object
     /// instead.
     #[inline(always)]
-    fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
+    pub(crate) fn top_level_created_at(&self, open: usize, len: usize) -> Option<Option<&'a [u8]>> {
         const KEY: &[u8] = b"\"created_at\"";
         let b = self.bytes;
         let close = open + len.checked_sub(1)?;
@@ -163,106 +86,6 @@ impl<'a> Walk<'a, '_> {
             });
         }
         Some(None)
-    }
-
-    /// The object whose `{` is at `open`: its keys of interest, and where
-    /// it ends.
-    #[inline(always)]
-    fn object(&self, open: usize) -> Option<Object<'a>> {
-        let b = self.bytes;
-        let mut o = Object {
-            keys: 0,
-            type_value: None,
-            item: None,
-            data: None,
-            created_at: None,
-        };
-        if b.get(open) != Some(&b'{') {
-            return None;
-        }
-        let mut p = self.token_at(open + 1)?;
-        if b[p] == b'}' {
-            return Some(o);
-        }
-        loop {
-            if b[p] != b'"' {
-                return None;
-            }
-            let key_end = self.key_end(p + 1)?;
-            let key = &b[p + 1..key_end];
-            let colon = self.token_at(key_end + 1)?;
-            if b[colon] != b':' || !is_ws(&b[key_end + 1..colon]) {
-                return None;
-            }
-            let start = self.token_at(colon + 1)?;
-            let (value, after) = match b[start] {
-                b'"' => {
-                    let end = self.blocks.next_quote(start + 1)?;
-                    (&b[start..=end], end + 1)
-                }
-                b'{' | b'[' => {
-                    let end = self.blocks.matching_close(start)?;
-                    (&b[start..=end], end + 1)
-                }
-                b',' | b'}' => {
-                    let raw = trim_ws(&b[colon + 1..start]);
-                    if raw.is_empty() {
-                        return None;
-                    }
-                    (raw, start)
-                }
-                _ => return None,
-            };
-            if !matches!(b[start], b',' | b'}') && !is_ws(&b[colon + 1..start]) {
-                return None;
-            }
-            o.keys |= match (key.len(), key.first()) {
-                // Dispatch on length and first byte before comparing, so
-                // the many keys of no interest cost one or two compares.
-                (2, Some(b'i')) if key == b"id" => ID,
-                (3, Some(b'c')) if key == b"cid" => CID,
-                (10, Some(b'm')) if key == b"message_id" => MESSAGE_ID,
-                (7, Some(b'u')) if key == b"user_id" => USER_ID,
-                (4, Some(b't')) if key == b"type" => {
-                    o.type_value = Some(value);
-                    TYPE
-                }
-                (4, Some(b'i')) if key == b"item" => {
-                    o.item = Some((value, start));
-                    0
-                }
-                (4, Some(b'd')) if key == b"data" => {
-                    o.data = Some((value, start));
-                    0
-                }
-                (10, Some(b'c')) if key == b"created_at" => {
-                    o.created_at = (value != b"null").then_some(value);
-                    0
-                }
-                (4, Some(b't')) if key == b"text" => TEXT,
-                (4, Some(b'h')) if key == b"html" => HTML,
-                (6, Some(b'c')) if key == b"config" => CONFIG,
-                (12, Some(b'm')) if key == b"member_count" => MEMBER_COUNT,
-                (12, Some(b'c')) if key == b"channel_role" => CHANNEL_ROLE,
-                (4, Some(b'u')) if key == b"user" => USER,
-                (9, Some(b'l')) if key == b"last_read" => LAST_READ,
-                (4, Some(b'r')) if key == b"role" => ROLE,
-                (4, Some(b'n')) if key == b"name" => NAME,
-                (7, Some(b'c')) if key == b"channel" => UNIT,
-                (8, Some(b'm' | b'c')) if key == b"messages" || key == b"channels" => UNIT,
-                (7, Some(b'm')) if key == b"members" => UNIT,
-                _ => 0,
-            };
-            let next = self.token_at(after)?;
-            if !is_ws(&b[after..next]) {
-                return None;
-            }
-            match b[next] {
-                b',' => p = self.token_at(next + 1)?,
-                b'}' => return Some(o),
-                _ => return None,
-            }
-        }
     }
 }
 
@@ -314,7 +137,7 @@ fn quick_built<'a>(record: &'a [u8], blocks: &Blocks) -> Option<Quick<'a>> {
     let top = walk.object(open)?;
     let envelope = top.type_value.is_some_and(|t| t.first() == Some(&b'"'))
         && top.payload().is_some()
-        && top.keys & (ID | CID | MESSAGE_ID | USER_ID) == 0;
+        && !top.keys.any(KeySet::ENTITY);
     let (type_name, entity) = if envelope {
         let (payload, token) = top.payload()?;
         if payload.first() != Some(&b'{') {
@@ -325,7 +148,7 @@ fn quick_built<'a>(record: &'a [u8], blocks: &Blocks) -> Option<Quick<'a>> {
         // walk of its keys is the fallback.
         let inner = match walk.top_level_created_at(token, payload.len()) {
             Some(created_at) => Object {
-                keys: 0,
+                keys: KeySet::EMPTY,
                 type_value: None,
                 item: None,
                 data: None,
@@ -342,7 +165,7 @@ fn quick_built<'a>(record: &'a [u8], blocks: &Blocks) -> Option<Quick<'a>> {
         };
         (name, inner)
     } else {
-        if top.keys & UNIT != 0 {
+        if top.keys.any(KeySet::MAYBE_UNIT) {
             return None;
         }
         (classify(top.keys).as_str().as_bytes(), top)
@@ -358,57 +181,6 @@ fn quick_built<'a>(record: &'a [u8], blocks: &Blocks) -> Option<Quick<'a>> {
         type_name,
         created_at,
     })
-}
-
-thread_local! {
-    /// Scratch masks for [`payload_bytes`], reused by each thread.
-    static BLOCKS: std::cell::RefCell<Blocks> = std::cell::RefCell::new(Blocks::default());
-}
-
-/// The exact bytes of an envelope's payload (`item`, else `data`, the last
-/// of duplicates, as the decoder reads them) in a record that serde_json
-/// has already accepted. `None` when the walk gives up (an escaped key).
-pub(crate) fn payload_bytes(record: &[u8]) -> Option<&[u8]> {
-    let (start, len) = BLOCKS.with(|blocks| {
-        let mut blocks = blocks.try_borrow_mut().ok()?;
-        if !blocks.build(record) {
-            return None;
-        }
-        let walk = Walk {
-            bytes: record,
-            blocks: &blocks,
-        };
-        let open = blocks.next_token(0)?;
-        let top = walk.object(open)?;
-        top.payload().map(|(bytes, _)| {
-            (
-                bytes.as_ptr() as usize - record.as_ptr() as usize,
-                bytes.len(),
-            )
-        })
-    })?;
-    record.get(start..start + len)
-}
-
-/// FORMAT.md's bare-object rules (the same as the decoder's).
-fn classify(keys: u32) -> Kind {
-    let has = |k| keys & k != 0;
-    let all = |k| keys & k == k;
-    if has(CID) && has(CONFIG | MEMBER_COUNT) {
-        Kind::Channel
-    } else if all(MESSAGE_ID | TYPE) {
-        Kind::Reaction
-    } else if has(ID) && has(TEXT | HTML) {
-        Kind::Message
-    } else if has(CHANNEL_ROLE) || all(USER_ID | USER) {
-        Kind::Member
-    } else if has(LAST_READ) {
-        Kind::Read
-    } else if has(ID) && has(ROLE | NAME) {
-        Kind::User
-    } else {
-        Kind::Other
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,4 @@
+//! Helpers over raw JSON bytes that several layers share; nothing here
+//! knows about entities or formats.
+
+pub(crate) mod walk;
