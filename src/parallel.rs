@@ -39,7 +39,7 @@ use crate::entity::{Entity, Kind};
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::filter::{Filter, Prefilter};
 use crate::reader::{Format, Framing, ReaderBuilder, Report, account, detect, lines_format};
-use crate::source::{self, Compression, GZIP_MAGIC, Window};
+use crate::source::{self, Compression, GZIP_MAGIC, LineCursor, Window};
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
@@ -1225,12 +1225,10 @@ struct Ordered<'f> {
     max_line: usize,
     path: Option<&'f Path>,
     filter: &'f Filter,
-    /// Absolute offset and line of the first byte of the input being
-    /// delivered (the whole input, or a stream's current batch).
-    origin: (u64, u64),
-    /// A known (byte, line) pair, so line numbers are counted
-    /// incrementally and only when an error needs one.
-    line_cursor: (u64, u64),
+    /// Line numbers of the input being delivered (the whole input, or a
+    /// stream's current batch, which starts at the cursor's origin),
+    /// counted incrementally and only when an error needs one.
+    lines: LineCursor,
     /// A stream's line just after the last batch delivered.
     next_line: u64,
 }
@@ -1245,14 +1243,13 @@ impl<'f> Ordered<'f> {
             max_line: builder.max_line,
             path,
             filter,
-            origin: (0, 1),
-            line_cursor: (0, 1),
+            lines: LineCursor::new(0, 1),
             next_line: 1,
         }
     }
 
     /// Delivers the items of `input`'s chunks. `input` starts at absolute
-    /// offset `self.origin.0`.
+    /// offset `self.lines.origin().0`.
     fn deliver<'a, F>(
         &mut self,
         input: &'a [u8],
@@ -1310,8 +1307,7 @@ impl<'f> Ordered<'f> {
             self.fail(Error::at(kind, Position { byte, line }))?;
         }
         let line = self.next_line + meta.newlines_dropped;
-        self.origin = (meta.base, line);
-        self.line_cursor = self.origin;
+        self.lines = LineCursor::new(meta.base, line);
         let newlines: u64 = chunks.iter().map(|c| c.newlines).sum();
         let input = &data[..meta.len.min(data.len())];
         self.deliver(input, chunks, sink)?;
@@ -1351,18 +1347,11 @@ impl<'f> Ordered<'f> {
         Ok(())
     }
 
+    /// The line of absolute offset `at` of `input` (which starts at the
+    /// cursor's origin).
     fn line_of(&mut self, input: &[u8], at: u64) -> u64 {
-        let (base, base_line) = self.origin;
-        let (byte, line) = self.line_cursor;
-        let rel = |x: u64| (x.saturating_sub(base) as usize).min(input.len());
-        let newlines = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
-        let line = if at >= byte {
-            line + newlines(&input[rel(byte)..rel(at)])
-        } else {
-            base_line + newlines(&input[..rel(at)])
-        };
-        self.line_cursor = (at, line);
-        line
+        let base = self.lines.origin().0;
+        self.lines.line_of(input, base, at)
     }
 }
 
