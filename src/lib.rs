@@ -33,6 +33,7 @@
 
 mod context;
 mod decode;
+mod detect;
 mod entity;
 mod error;
 mod filter;

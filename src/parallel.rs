@@ -206,7 +206,7 @@ where
     let (start, framing) = if input.starts_with(&GZIP_MAGIC) {
         (0, Framing::Document)
     } else {
-        detect(&mut Window::slice(input), builder.max_line).map_err(name)?
+        detect(&mut Window::slice(input)).map_err(name)?
     };
     if framing != Framing::Lines {
         return sequential(builder, input, path, filter, sink);
@@ -515,7 +515,7 @@ fn read_stream(
     // taken back out and becomes the first batch.
     let (detected, eof, head, deferred) = {
         let mut window = Window::stream(Box::new(&mut src), cut.gzip, cut.block);
-        let detected = detect(&mut window, cut.max_line);
+        let detected = detect(&mut window);
         let eof = window.at_eof();
         let (head, deferred) = window.into_parts();
         (detected, eof, head, deferred)

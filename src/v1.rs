@@ -71,7 +71,7 @@ pub(crate) struct Walker {
     top_array: bool,
 }
 
-const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
+pub(crate) const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
 
 enum Scan {
     Complete(u64),
