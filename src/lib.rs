@@ -42,6 +42,7 @@ mod parallel;
 mod reader;
 mod scan;
 mod search;
+mod skip;
 mod source;
 mod structural;
 mod summary;
