@@ -397,7 +397,9 @@ impl<'a> Reader<'a> {
     ) -> Result<Reader<'a>> {
         let (start, framing) = detect(&mut window)?;
         let framer = match framing {
-            Framing::Document => Framer::Document(Walker::new(start, b.max_entity, b.max_depth)),
+            Framing::Document => Framer::Document(
+                Walker::new(start, b.max_entity, b.max_depth).lossy_utf8(b.lossy_utf8),
+            ),
             Framing::Lines | Framing::Empty => Framer::Lines(Lines::new(start, b.max_line)),
         };
         Ok(Reader {
@@ -518,7 +520,8 @@ impl<'a> Reader<'a> {
                 self.state.context.reset();
                 self.expansion = Some(Expansion {
                     window: Window::owned(bytes),
-                    walker: Walker::new(0, self.state.max_entity, self.state.max_depth),
+                    walker: Walker::new(0, self.state.max_entity, self.state.max_depth)
+                        .lossy_utf8(self.state.repairs.lossy_utf8),
                     offset,
                 });
             }

@@ -72,6 +72,8 @@ pub(crate) struct Validator {
     /// The first problem: absolute offset and kind. Later bytes are not
     /// looked at.
     error: Option<(u64, ErrorKind)>,
+    /// The problem's line, found while its bytes are still held.
+    line: Option<u64>,
 }
 
 fn json(message: &str) -> ErrorKind {
@@ -88,6 +90,7 @@ impl Validator {
             max_depth,
             lossy_utf8,
             error: None,
+            line: None,
         }
     }
 
@@ -104,8 +107,22 @@ impl Validator {
         }
     }
 
+    /// Finds the line of a problem found by the last [`Validator::feed`],
+    /// while its bytes are still in the window (the walker drops a skipped
+    /// value's bytes as it goes).
+    pub fn locate(&mut self, line_of: impl FnOnce(u64) -> u64) {
+        if let (Some((at, _)), None) = (&self.error, self.line) {
+            self.line = Some(line_of(*at));
+        }
+    }
+
+    /// The line found by [`Validator::locate`].
+    pub fn line(&self) -> Option<u64> {
+        self.line
+    }
+
     /// The value ended at absolute offset `end`: the first problem, if any.
-    pub fn finish(mut self, end: u64) -> Option<(u64, ErrorKind)> {
+    pub fn finish(&mut self, end: u64) -> Option<(u64, ErrorKind)> {
         if self.error.is_none() {
             let complete = match self.expect {
                 Expect::Done => true,
@@ -116,7 +133,7 @@ impl Validator {
                 self.error = Some((end, json("incomplete value")));
             }
         }
-        self.error
+        self.error.take()
     }
 
     fn open(&mut self, b: u8) -> Result<(), ErrorKind> {
@@ -336,7 +353,11 @@ mod tests {
             v.finish(bytes.len() as u64).map(|(at, _)| at)
         });
         let first = answers.next().unwrap();
-        assert!(answers.all(|a| a == first), "{:?}", String::from_utf8_lossy(bytes));
+        assert!(
+            answers.all(|a| a == first),
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
         first
     }
 
@@ -345,16 +366,48 @@ mod tests {
     #[test]
     fn agrees_with_serde_json() {
         let cases: &[&[u8]] = &[
-            b"1", b"-0.5e+3", b"01", b"1.", b"-", b"1e", b"tru", b"true", b"nul", b"null",
-            b"\"a\"", b"\"\\uZZZZ\"", b"\"\\u00e9\\n\"", b"\"\\x\"", b"\"\xff\"", b"\"\xc3\xa9\"",
-            b"\"\xed\xa0\x80\"", b"\"\xe0\x80\x80\"", b"\"a\tb\"", b"[1,,2]", b"[1,2]", b"[1,2,]",
-            b"[]", b"{}", b"{\"a\":1,}", b"{\"a\" 1}", b"{\"a\":[true,{\"b\":null}]}", b"[1}",
-            b"{\"a\":1]", b"{1:2}", b"[1 2]", b"\"\xf4\x90\x80\x80\"",
+            b"1",
+            b"-0.5e+3",
+            b"01",
+            b"1.",
+            b"-",
+            b"1e",
+            b"tru",
+            b"true",
+            b"nul",
+            b"null",
+            b"\"a\"",
+            b"\"\\uZZZZ\"",
+            b"\"\\u00e9\\n\"",
+            b"\"\\x\"",
+            b"\"\xff\"",
+            b"\"\xc3\xa9\"",
+            b"\"\xed\xa0\x80\"",
+            b"\"\xe0\x80\x80\"",
+            b"\"a\tb\"",
+            b"[1,,2]",
+            b"[1,2]",
+            b"[1,2,]",
+            b"[]",
+            b"{}",
+            b"{\"a\":1,}",
+            b"{\"a\" 1}",
+            b"{\"a\":[true,{\"b\":null}]}",
+            b"[1}",
+            b"{\"a\":1]",
+            b"{1:2}",
+            b"[1 2]",
+            b"\"\xf4\x90\x80\x80\"",
         ];
         for &case in cases {
             let want = std::str::from_utf8(case).is_ok()
                 && serde_json::from_slice::<serde_json::Value>(case).is_ok();
-            assert_eq!(check(case).is_none(), want, "{:?}", String::from_utf8_lossy(case));
+            assert_eq!(
+                check(case).is_none(),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(case)
+            );
         }
         // By design (module docs): a skipped lone surrogate is accepted,
         // though serde_json rejects it.
@@ -367,6 +420,9 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
         let mut v = Validator::new(64, false);
         v.feed(deep.as_bytes(), 0);
-        assert!(matches!(v.finish(130), Some((64, ErrorKind::TooDeep { max: 64 }))));
+        assert!(matches!(
+            v.finish(130),
+            Some((64, ErrorKind::TooDeep { max: 64 }))
+        ));
     }
 }
