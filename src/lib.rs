@@ -35,6 +35,7 @@
 
 mod context;
 mod decode;
+mod detect;
 mod engine;
 mod entity;
 mod error;
@@ -50,6 +51,7 @@ mod reader;
 mod report;
 mod scan;
 mod search;
+mod skip;
 mod source;
 mod structural;
 mod summary;

@@ -12,7 +12,8 @@
 //!   [`Reader::for_each`]. Call `into_owned()` on an entity to keep it.
 
 use crate::context::Context;
-use crate::decode::{self, Decoded, Hint, Repairs};
+use crate::decode::{self, Decoded, Repairs};
+pub(crate) use crate::detect::{Framing, detect};
 use crate::entity::Entity;
 use crate::error::{Error, Position, Result};
 use crate::input::{Input, MmapChoice};
@@ -392,9 +393,11 @@ impl<'a> Reader<'a> {
         mut window: Window<'a>,
         compression: Compression,
     ) -> Result<Reader<'a>> {
-        let (start, framing) = detect(&mut window, b.max_line)?;
+        let (start, framing) = detect(&mut window)?;
         let framer = match framing {
-            Framing::Document => Framer::Document(Walker::new(start, b.max_entity, b.max_depth)),
+            Framing::Document => Framer::Document(
+                Walker::new(start, b.max_entity, b.max_depth).lossy_utf8(b.lossy_utf8),
+            ),
             Framing::Lines | Framing::Empty => Framer::Lines(Lines::new(start, b.max_line)),
         };
         Ok(Reader {
@@ -509,7 +512,8 @@ impl<'a> Reader<'a> {
                 self.state.context.reset();
                 self.expansion = Some(Expansion {
                     window: Window::owned(bytes),
-                    walker: Walker::new(0, self.state.max_entity, self.state.max_depth),
+                    walker: Walker::new(0, self.state.max_entity, self.state.max_depth)
+                        .lossy_utf8(self.state.repairs.lossy_utf8),
                     offset,
                 });
             }
@@ -736,115 +740,5 @@ impl<'a> Iterator for SliceReader<'a> {
                 None => return None,
             }
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Framing {
-    Lines,
-    Document,
-    Empty,
-}
-
-/// How far detection looks for the end of the first line.
-const DETECT_WINDOW: usize = 1 << 20;
-
-/// Chooses line framing or the document walker from the first bytes, and
-/// skips a UTF-8 byte-order mark. See FORMAT.md: a first line that is a
-/// complete record (not a v1 channel object) means a line file; a document
-/// that spans lines, a first value without a newline in the first MiB, a
-/// top-level array, or a v1 channel object means the walker (which also
-/// frames plain records, so a misjudged line file still reads correctly).
-pub(crate) fn detect(window: &mut Window<'_>, _max_line: usize) -> Result<(u64, Framing)> {
-    while window.end() < 3 {
-        match window.fill(0) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(error) => {
-                window.defer(error);
-                break;
-            }
-        }
-    }
-    let start = if window.bytes().starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let mut first = start;
-    loop {
-        match window.byte(first) {
-            Some(b' ' | b'\t' | b'\r' | b'\n') => first += 1,
-            Some(_) => break,
-            None => match window.fill(0) {
-                Ok(true) => {}
-                Ok(false) => return Ok((start, Framing::Empty)),
-                Err(error) => {
-                    window.defer(error);
-                    return Ok((start, Framing::Lines));
-                }
-            },
-        }
-    }
-    match window.byte(first) {
-        Some(b'[') => return Ok((start, Framing::Document)),
-        Some(b'{') => {}
-        _ => return Ok((start, Framing::Lines)),
-    }
-    // The same bound for every source, so a slice and a stream of the
-    // same bytes are framed alike whatever the block size.
-    let limit = first + DETECT_WINDOW as u64;
-    let mut searched = first;
-    // A read error cut the first line: frame from what arrived (the error
-    // is held back in the window, so `at_eof` no longer says so).
-    let mut broken = false;
-    let newline = loop {
-        let from = (searched - window.base()) as usize;
-        let upto = ((limit.min(window.end())) - window.base()) as usize;
-        if let Some(i) = memchr::memchr(b'\n', &window.bytes()[from..upto.max(from)]) {
-            break Some(searched + i as u64);
-        }
-        searched = window.end().min(limit);
-        if searched >= limit {
-            break None;
-        }
-        match window.fill(0) {
-            Ok(true) => {}
-            Ok(false) => break None,
-            Err(error) => {
-                // A broken stream: detect from what arrived; the error is
-                // reported where it belongs, after those records.
-                window.defer(error);
-                broken = true;
-                break None;
-            }
-        }
-    };
-    let end = match newline {
-        Some(n) => n,
-        None if (window.at_eof() || broken) && window.end() <= limit => window.end(),
-        None => return Ok((start, Framing::Document)),
-    };
-    let line = window.range(first, end);
-    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-        Ok(_) => {
-            let unit = matches!(
-                decode::decode_record(line, first, Hint::Record, Repairs::default()),
-                Ok(Decoded::Unit)
-            );
-            Ok((
-                start,
-                if unit {
-                    Framing::Document
-                } else {
-                    Framing::Lines
-                },
-            ))
-        }
-        // An incomplete first value: pretty-printed over several lines, or
-        // a compact document cut short. The walker frames both (and a
-        // truncated single line too: it reports the same one error).
-        Err(e) if e.is_eof() => Ok((start, Framing::Document)),
-        Err(_) => Ok((start, Framing::Lines)),
     }
 }

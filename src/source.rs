@@ -8,6 +8,7 @@
 use crate::error::{Error, ErrorKind};
 use flate2::read::MultiGzDecoder;
 use memmap2::Mmap;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -112,6 +113,101 @@ enum Src<'a> {
     },
 }
 
+/// Line numbers by absolute byte offset, counted incrementally.
+///
+/// The cursor remembers the (byte, line) of its last answer and counts
+/// newlines (memchr) only between that point and the next query, so a run
+/// of increasing queries costs the length of the input in total, however
+/// many there are. A query behind the cursor is still exact: it counts
+/// back from the cursor, or forward from the origin (the first byte held,
+/// whose line is known), whichever is shorter, so its cost is at most the
+/// distance from the origin (for a slice or a map: from the start of the
+/// input; for a stream: the bytes held). Answers are the same whatever the
+/// order of queries.
+///
+/// The caller passes the bytes it holds (`held`, starting at absolute
+/// offset `held_from`, which must not be after the origin: the bytes from
+/// the origin on must be there). A query past the end of `held` is
+/// answered for the end; one before the origin, for the origin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineCursor {
+    /// The first byte that may be asked about, and its line.
+    origin: (u64, u64),
+    /// The last answer: (byte, line).
+    cursor: (u64, u64),
+    /// Bytes searched for newlines so far (tests check the total).
+    #[cfg(test)]
+    scanned: u64,
+}
+
+impl LineCursor {
+    /// A cursor whose origin is absolute offset `byte`, on line `line`.
+    pub fn new(byte: u64, line: u64) -> LineCursor {
+        LineCursor {
+            origin: (byte, line),
+            cursor: (byte, line),
+            #[cfg(test)]
+            scanned: 0,
+        }
+    }
+
+    /// The origin: the first byte that may be asked about, and its line.
+    pub fn origin(&self) -> (u64, u64) {
+        self.origin
+    }
+
+    /// The 1-based line of absolute offset `at`.
+    pub fn line_of(&mut self, held: &[u8], held_from: u64, at: u64) -> u64 {
+        debug_assert!(
+            held_from <= self.origin.0,
+            "bytes from the origin on are held"
+        );
+        let end = held_from + held.len() as u64;
+        let at = at.clamp(self.origin.0.min(end), end);
+        let (byte, line) = self.cursor;
+        let rel = |x: u64| (x - held_from) as usize;
+        let line = if at >= byte {
+            line + self.count(&held[rel(byte)..rel(at)])
+        } else if byte - at <= at.saturating_sub(self.origin.0) {
+            line - self.count(&held[rel(at)..rel(byte)])
+        } else {
+            self.origin.1 + self.count(&held[rel(self.origin.0)..rel(at)])
+        };
+        self.cursor = (at, line);
+        line
+    }
+
+    /// Moves the origin forward to `to`, before the bytes before it are
+    /// dropped. The cursor stays where it is when it is past `to`. Costs
+    /// at most the bytes between the old origin and `to` (each dropped
+    /// byte is counted once).
+    pub fn advance_origin(&mut self, held: &[u8], held_from: u64, to: u64) {
+        if to <= self.origin.0 {
+            return;
+        }
+        let cursor = self.cursor;
+        let line = self.line_of(held, held_from, to);
+        self.origin = (self.cursor.0, line);
+        if cursor.0 > to {
+            self.cursor = cursor;
+        }
+    }
+
+    fn count(&mut self, bytes: &[u8]) -> u64 {
+        #[cfg(test)]
+        {
+            self.scanned += bytes.len() as u64;
+        }
+        memchr::memchr_iter(b'\n', bytes).count() as u64
+    }
+
+    /// Bytes searched for newlines so far.
+    #[cfg(test)]
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+}
+
 /// A rolling window over the input.
 pub(crate) struct Window<'a> {
     src: Src<'a>,
@@ -119,8 +215,10 @@ pub(crate) struct Window<'a> {
     base: u64,
     eof: bool,
     block: usize,
-    /// Newlines in bytes already dropped from a stream, for line numbers.
-    newlines_dropped: u64,
+    /// Line numbers: the origin follows `base` as a stream drops bytes.
+    /// In a `Cell` so that building an error (which reads the window)
+    /// needs no `&mut`.
+    lines: Cell<LineCursor>,
     /// A read error put back to be reported by the next `fill`.
     deferred: Option<Error>,
 }
@@ -140,7 +238,7 @@ impl<'a> Window<'a> {
             base: 0,
             eof: true,
             block: 0,
-            newlines_dropped: 0,
+            lines: Cell::new(LineCursor::new(0, 1)),
             deferred: None,
         }
     }
@@ -159,7 +257,7 @@ impl<'a> Window<'a> {
             base: 0,
             eof: false,
             block: block.max(64),
-            newlines_dropped: 0,
+            lines: Cell::new(LineCursor::new(0, 1)),
             deferred: None,
         }
     }
@@ -235,9 +333,20 @@ impl<'a> Window<'a> {
 
     /// 1-based line number of absolute offset `at` (which must be held or
     /// just past the end).
+    ///
+    /// Incremental (see [`LineCursor`]): increasing queries cost the bytes
+    /// between them, so numbering every error of an input is linear in it.
     pub fn line_of(&self, at: u64) -> u64 {
-        let upto = (at.saturating_sub(self.base) as usize).min(self.bytes().len());
-        self.newlines_dropped + memchr::memchr_iter(b'\n', &self.bytes()[..upto]).count() as u64 + 1
+        let mut lines = self.lines.get();
+        let line = lines.line_of(self.bytes(), self.base, at);
+        self.lines.set(lines);
+        line
+    }
+
+    /// The window's line cursor (tests check how much it scanned).
+    #[cfg(test)]
+    pub fn line_cursor(&self) -> LineCursor {
+        self.lines.get()
     }
 
     /// Reads more input, first dropping bytes before `keep_from`. Returns
@@ -254,7 +363,9 @@ impl<'a> Window<'a> {
         };
         let drop = (keep_from.saturating_sub(self.base) as usize).min(buf.len());
         if drop > 0 {
-            self.newlines_dropped += memchr::memchr_iter(b'\n', &buf[..drop]).count() as u64;
+            self.lines
+                .get_mut()
+                .advance_origin(buf, self.base, self.base + drop as u64);
             buf.drain(..drop);
             self.base += drop as u64;
         }
@@ -475,5 +586,100 @@ impl Read for Prefetch {
         out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line of every offset, by the definition (one plus the newlines
+    /// before it), computed once.
+    fn lines(bytes: &[u8]) -> Vec<u64> {
+        let mut out = vec![1];
+        for &b in bytes {
+            out.push(out.last().unwrap() + u64::from(b == b'\n'));
+        }
+        out
+    }
+
+    /// Many increasing queries scan each byte once: the total is the
+    /// input's length, not queries times length.
+    #[test]
+    fn increasing_queries_scan_the_input_once() {
+        let input: Vec<u8> = (0..200_000)
+            .flat_map(|i| format!("bad {i}\n").into_bytes())
+            .collect();
+        let want = lines(&input);
+        let mut cursor = LineCursor::new(0, 1);
+        let mut queries = 0;
+        for at in (0..input.len()).step_by(7) {
+            assert_eq!(cursor.line_of(&input, 0, at as u64), want[at], "at {at}");
+            queries += 1;
+        }
+        assert!(queries > 100_000);
+        assert!(
+            cursor.scanned() <= input.len() as u64,
+            "{}",
+            cursor.scanned()
+        );
+    }
+
+    /// Queries behind the cursor, in any order, are exact; a short step
+    /// back costs the step, not a recount from the start.
+    #[test]
+    fn queries_behind_the_cursor_are_exact() {
+        let input: Vec<u8> = (0..5_000)
+            .flat_map(|i| format!("{}\n", "x".repeat(i % 13)).into_bytes())
+            .collect();
+        let want = lines(&input);
+        let mut cursor = LineCursor::new(0, 1);
+        let mut at = 7u64;
+        for _ in 0..2_000 {
+            at = (at * 7919 + 13) % (input.len() as u64 + 1);
+            assert_eq!(cursor.line_of(&input, 0, at), want[at as usize], "at {at}");
+        }
+        let mut cursor = LineCursor::new(0, 1);
+        let far = input.len() as u64 - 10;
+        cursor.line_of(&input, 0, far);
+        let before = cursor.scanned();
+        assert_eq!(cursor.line_of(&input, 0, far - 5), want[far as usize - 5]);
+        assert_eq!(cursor.scanned() - before, 5);
+        // Past the end: the end's line.
+        assert_eq!(cursor.line_of(&input, 0, u64::MAX), want[input.len()]);
+    }
+
+    /// A stream's window drops bytes as it refills: line numbers stay
+    /// exact, and each byte is counted once (twice at most when a tail is
+    /// kept and asked about again) over the whole read.
+    #[test]
+    fn stream_window_lines_survive_drops() {
+        let input: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let want = lines(&input);
+        for tail in [0, 3] {
+            let mut win = Window::stream(Box::new(&input[..]), false, 64);
+            let mut checked = 0;
+            loop {
+                let (base, end) = (win.base(), win.end());
+                // Behind the last query (the tail kept) only when there is one.
+                let from = if tail == 0 { (base + end) / 2 } else { base };
+                for at in [from, (base + end) / 2, end] {
+                    assert_eq!(win.line_of(at), want[at as usize], "at {at}");
+                    checked += 1;
+                }
+                if !win.fill(end.saturating_sub(tail)).unwrap() {
+                    break;
+                }
+            }
+            assert!(checked > 1_000);
+            let scanned = win.line_cursor().scanned();
+            let bound = if tail == 0 { 1 } else { 2 } * input.len() as u64;
+            assert!(
+                scanned <= bound,
+                "tail {tail}: {scanned} of {}",
+                input.len()
+            );
+        }
     }
 }

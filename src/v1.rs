@@ -16,6 +16,7 @@ use crate::decode::Hint;
 use crate::entity::Kind;
 use crate::error::{Error, ErrorKind};
 use crate::lines::{Frame, FrameError, RawRecord, error_at};
+use crate::skip::Validator;
 use crate::source::Window;
 use std::collections::VecDeque;
 
@@ -66,12 +67,14 @@ pub(crate) struct Walker {
     pinned: Option<u64>,
     max_entity: usize,
     max_depth: usize,
+    /// Invalid UTF-8 in a skipped value is accepted (it is never read).
+    lossy_utf8: bool,
     done: bool,
     top_values: u32,
     top_array: bool,
 }
 
-const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
+pub(crate) const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
 
 enum Scan {
     Complete(u64),
@@ -89,10 +92,18 @@ impl Walker {
             pinned: None,
             max_entity,
             max_depth: max_depth.max(4),
+            lossy_utf8: false,
             done: false,
             top_values: 0,
             top_array: false,
         }
+    }
+
+    /// Accept invalid UTF-8 in skipped values, as `ReaderBuilder::lossy_utf8`
+    /// accepts it in entities.
+    pub fn lossy_utf8(mut self, yes: bool) -> Walker {
+        self.lossy_utf8 = yes;
+        self
     }
 
     /// The document's shape as seen so far.
@@ -276,7 +287,13 @@ impl Walker {
             }
             _ => {
                 // Read-only values of a channel object (or unknown ones):
-                // skipped, not entities.
+                // skipped, not entities, but validated as they are skipped
+                // (`scan` with `discard`). A damaged one is a non-fatal
+                // error, as a damaged entity is: the walk goes on after
+                // the value (its end is found by brackets and strings, as
+                // an entity's is), so the entities around it still come
+                // out. If its brackets do not balance, the walk ends
+                // there with a fatal error, as for an entity.
                 let start = self.pos;
                 self.scan(win, start, 0, true)?;
                 self.mark = None;
@@ -480,7 +497,9 @@ impl Walker {
 
     /// Skips one JSON value starting at `self.pos` (at depth `depth` inside
     /// a value opened at `start`), leaving `self.pos` after it. Iterative:
-    /// nesting costs no stack.
+    /// nesting costs no stack. A whole value skipped for good (`discard`,
+    /// depth 0) is also validated on the way (see `crate::skip`): the bytes
+    /// of each block are checked before the window may drop them.
     fn scan(
         &mut self,
         win: &mut Window<'_>,
@@ -498,6 +517,8 @@ impl Walker {
             return Err(self.unexpected(win, first, "a value"));
         }
         let scalar = depth == 0 && !matches!(first, b'{' | b'[' | b'"');
+        let mut check =
+            (discard && depth == 0).then(|| Validator::new(self.max_depth, self.lossy_utf8));
         loop {
             let base = win.base();
             let bytes = win.bytes();
@@ -517,10 +538,10 @@ impl Walker {
                             if depth == 0 {
                                 return self.finish_scan(
                                     win,
-                                    start,
-                                    base + i as u64 + 1,
+                                    (start, base + i as u64 + 1),
                                     discard,
                                     too_large,
+                                    check.take().map(|v| (v, at)),
                                 );
                             }
                         }
@@ -532,7 +553,13 @@ impl Walker {
                 }
                 if scalar {
                     if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                        return self.finish_scan(win, start, base + i as u64, discard, too_large);
+                        return self.finish_scan(
+                            win,
+                            (start, base + i as u64),
+                            discard,
+                            too_large,
+                            check.take().map(|v| (v, at)),
+                        );
                     }
                     i += 1;
                     continue;
@@ -549,16 +576,20 @@ impl Walker {
                         if depth == 0 {
                             return self.finish_scan(
                                 win,
-                                start,
-                                base + i as u64 + 1,
+                                (start, base + i as u64 + 1),
                                 discard,
                                 too_large,
+                                check.take().map(|v| (v, at)),
                             );
                         }
                     }
                     _ => {}
                 }
                 i += 1;
+            }
+            if let Some(v) = &mut check {
+                v.feed(&bytes[(at - base) as usize..], at);
+                v.locate(|at| win.line_of(at));
             }
             at = base + bytes.len() as u64;
             if too_large.is_none() && !discard && (at - start) as usize > self.max_entity {
@@ -574,7 +605,10 @@ impl Walker {
             self.mark = Some(keep);
             match win.fill(self.pinned.map_or(keep, |p| p.min(keep))) {
                 Ok(true) => {}
-                Ok(false) if scalar => return self.finish_scan(win, start, at, discard, too_large),
+                Ok(false) if scalar => {
+                    let check = check.take().map(|v| (v, at));
+                    return self.finish_scan(win, (start, at), discard, too_large, check);
+                }
                 Ok(false) => {
                     self.pos = at;
                     let mut error = self.truncated(win);
@@ -588,13 +622,15 @@ impl Walker {
         }
     }
 
+    /// Ends a scan of `[start, end)`; `check` is the validator of a
+    /// discarded value with the offset from which it has not been fed.
     fn finish_scan(
         &mut self,
         win: &Window<'_>,
-        start: u64,
-        end: u64,
+        (start, end): (u64, u64),
         discard: bool,
         mut too_large: Option<Error>,
+        check: Option<(Validator, u64)>,
     ) -> Result<Scan, FrameError> {
         // The same limit whether or not the entity needed a refill, so
         // every input path agrees.
@@ -602,6 +638,18 @@ impl Walker {
             too_large = Some(self.too_large_at(win, start));
         }
         self.pos = end;
+        if let Some((mut v, fed)) = check {
+            v.feed(win.range(fed, end), fed);
+            v.locate(|at| win.line_of(at));
+            let line = v.line();
+            if let Some((at, kind)) = v.finish(end) {
+                let line = line.unwrap_or_else(|| win.line_of(at));
+                return Err(FrameError {
+                    error: Error::at(kind, crate::Position { byte: at, line }),
+                    fatal: false,
+                });
+            }
+        }
         Ok(match too_large {
             Some(e) => Scan::TooLarge(e),
             None => Scan::Complete(end),

@@ -437,3 +437,148 @@ const GZ: &str = r#"{"id":"general","type":"messaging","cid":"messaging:general"
 {"cid":"messaging:general","event":"typing.start","user_id":"user-17"}
 {"kind":"custom_data","payload":{"a":[1,2,3]},"created_at":"2021-02-17T08:29:29.745857Z"}
 "#;
+
+/// A v2 file whose first line is longer than detection's look-ahead
+/// (1 MiB), then 25 more good lines and one damaged line (line 7).
+fn long_first_line_file() -> Vec<u8> {
+    let mut data = format!(
+        "{{\"type\":\"message\",\"item\":{{\"id\":\"m0\",\"cid\":\"messaging:a\",\"text\":\"{}\",\"user\":{{\"id\":\"u\"}}}}}}\n",
+        "x".repeat((1 << 20) + 4096)
+    );
+    for i in 1..27 {
+        if i == 6 {
+            data.push_str("{\"type\":\"message\",\"item\":{\"id\":\"broken\",\"text\":\n");
+        } else {
+            data.push_str(&format!(
+                "{{\"type\":\"message\",\"item\":{{\"id\":\"m{i}\",\"cid\":\"messaging:a\",\"text\":\"t\"}}}}\n"
+            ));
+        }
+    }
+    data.into_bytes()
+}
+
+/// What a lenient read saw: entity ids, error count, the first error's
+/// line.
+fn ids_errors(entities: &[String], report: &Report) -> (usize, u64, Option<u64>) {
+    assert_eq!(entities[0], "m0");
+    assert!(!entities.iter().any(|id| id == "broken"));
+    let line = report
+        .first_errors
+        .first()
+        .and_then(|e| e.position())
+        .map(|p| p.line);
+    (entities.len(), report.errors, line)
+}
+
+/// Detection framed such a file as a v1 document (the first line did not
+/// fit in its window), and the damaged line then swallowed the rest: 6
+/// entities and 1 error. Now it is a line file on every path: 26 and 1.
+#[test]
+fn long_first_line_does_not_make_a_document() {
+    let data = long_first_line_file();
+    let want = (26, 1, Some(7));
+    let b = ReaderBuilder::new();
+    let id = |e: &Entity<'_>| e.id().unwrap().to_string();
+
+    let read = common::read_lenient(&b, &data);
+    assert_eq!(read.format, stream_chat_export::Format::V2);
+    let ids: Vec<String> = read.entities.iter().map(id).collect();
+    assert_eq!(ids_errors(&ids, &read.report), want, "slice");
+
+    let gz = common::gzip(&data);
+    for (label, input) in [("reader", &data), ("gzip", &gz)] {
+        let mut small = b.clone();
+        small.buffer_size(1000);
+        let mut reader = small.from_reader(&input[..]).unwrap();
+        let mut ids = Vec::new();
+        while let Some(e) = reader.next_entity() {
+            ids.push(id(&e.unwrap()));
+        }
+        assert_eq!(ids_errors(&ids, reader.report()), want, "{label}");
+    }
+    let read = common::read_lenient(&b, &gz);
+    let ids: Vec<String> = read.entities.iter().map(id).collect();
+    assert_eq!(ids_errors(&ids, &read.report), want, "gzip slice");
+
+    let mut p = Parallel::new();
+    p.threads(2).chunk_size(4096);
+    let mut ids = Vec::new();
+    let report = filter_slice(&b, &p, &data, None, &Filter::new(), |e| {
+        ids.push(id(&e));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(ids_errors(&ids, &report), want, "filter_slice");
+    for (label, input) in [("filter_reader", &data), ("filter_reader gzip", &gz)] {
+        let mut ids = Vec::new();
+        let report = common::filter_reader(&b, &p, &input[..], None, &Filter::new(), |e| {
+            ids.push(id(&e));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids_errors(&ids, &report), want, "{label}");
+    }
+}
+
+/// One-line v1 documents longer than the look-ahead are still documents:
+/// walked entity by entity (here with `max_line` below their length, so
+/// line framing would have rejected them whole), in every v1 shape.
+#[test]
+fn long_one_line_v1_documents_stay_documents() {
+    let messages: Vec<String> = (0..300)
+        .map(|i| format!(r#"{{"id":"m{i}","text":"{}"}}"#, "y".repeat(4000)))
+        .collect();
+    let messages = messages.join(",");
+    let channel = format!(r#"{{"channel":{{"id":"a","type":"t"}},"messages":[{messages}]}}"#);
+    for doc in [
+        channel.clone(),
+        format!(r#"{{"channels":[{channel},{channel}]}}"#),
+        format!(r#"{{"exported":"2024-01-01","data":[{channel}]}}"#),
+        format!(r#"{{"user":{{"id":"u"}},"messages":[{messages}]}}"#),
+        format!("{channel} {channel}"),
+    ] {
+        assert!(doc.len() > (1 << 20) && !doc.contains('\n'));
+        let mut b = ReaderBuilder::new();
+        b.max_line(1 << 20);
+        let want = serde_json::Deserializer::from_str(&doc)
+            .into_iter::<serde_json::Value>()
+            .map(|v| count_v1(&v.unwrap()))
+            .sum::<usize>();
+        let read = common::read_lenient(&b, doc.as_bytes());
+        assert_eq!(
+            read.format,
+            stream_chat_export::Format::V1,
+            "{}",
+            &doc[..40]
+        );
+        assert_eq!((read.entities.len(), read.report.errors), (want, 0));
+        let mut reader = b
+            .clone()
+            .buffer_size(1000)
+            .from_reader(doc.as_bytes())
+            .unwrap();
+        let mut n = 0;
+        while let Some(e) = reader.next_entity() {
+            e.unwrap();
+            n += 1;
+        }
+        assert_eq!((n, reader.format()), (want, stream_chat_export::Format::V1));
+    }
+}
+
+/// Entities of a v1 value, counted on `serde_json::Value`: a channel
+/// object's channel, messages and members; a user export's user and
+/// messages; a wrapper's channel objects.
+fn count_v1(v: &serde_json::Value) -> usize {
+    let len = |k: &str| v.get(k).and_then(|a| a.as_array()).map_or(0, Vec::len);
+    let obj = v.as_object().unwrap();
+    if obj.contains_key("channel") || obj.contains_key("user") {
+        1 + len("messages") + len("members")
+    } else {
+        obj.values()
+            .filter_map(|a| a.as_array())
+            .flatten()
+            .map(count_v1)
+            .sum()
+    }
+}

@@ -70,7 +70,7 @@ where
     let (start, framing) = if input.starts_with(&GZIP_MAGIC) {
         (0, Framing::Document)
     } else {
-        detect(&mut Window::slice(input), builder.max_line).map_err(|e| setup.name(e))?
+        detect(&mut Window::slice(input)).map_err(|e| setup.name(e))?
     };
     if framing != Framing::Lines {
         return super::sequential::run_slice(setup, input, sink);

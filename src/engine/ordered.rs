@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::reader::ReaderBuilder;
 use crate::report::{Disposition, ErrorPolicy, Report};
+use crate::source::LineCursor;
 use std::path::Path;
 
 pub(crate) struct Ordered<'f, J: Job> {
@@ -18,12 +19,11 @@ pub(crate) struct Ordered<'f, J: Job> {
     policy: ErrorPolicy,
     max_line: usize,
     path: Option<&'f Path>,
-    /// Absolute offset and line of the first byte of the input being
-    /// delivered (the whole input, or a stream's current batch).
-    origin: (u64, u64),
-    /// A known (byte, line) pair, so line numbers are counted
-    /// incrementally and only when an error needs one.
-    line_cursor: (u64, u64),
+    /// Line numbers of the input being delivered (the whole input, or a
+    /// stream's current batch, which starts at the cursor's origin),
+    /// counted incrementally and only when an error needs one — the same
+    /// cursor the sequential reader's window uses.
+    lines: LineCursor,
     /// A stream's line just after the last batch delivered.
     next_line: u64,
 }
@@ -37,8 +37,7 @@ impl<'f, J: Job> Ordered<'f, J> {
             policy: builder.error_policy(),
             max_line: builder.max_line,
             path,
-            origin: (0, 1),
-            line_cursor: (0, 1),
+            lines: LineCursor::new(0, 1),
             next_line: 1,
         }
     }
@@ -48,7 +47,7 @@ impl<'f, J: Job> Ordered<'f, J> {
     }
 
     /// Delivers the items of `input`'s chunks. `input` starts at absolute
-    /// offset `self.origin.0`.
+    /// offset `self.lines.origin().0`.
     pub(crate) fn deliver<'a, F>(
         &mut self,
         input: &'a [u8],
@@ -108,8 +107,7 @@ impl<'f, J: Job> Ordered<'f, J> {
             self.fail(Error::at(kind, Position { byte, line }), sink)?;
         }
         let line = self.next_line + meta.newlines_dropped;
-        self.origin = (meta.base, line);
-        self.line_cursor = self.origin;
+        self.lines = LineCursor::new(meta.base, line);
         let newlines: u64 = chunks.iter().map(|c| c.newlines).sum();
         let input = &data[..meta.len.min(data.len())];
         self.deliver(input, chunks, sink)?;
@@ -142,17 +140,10 @@ impl<'f, J: Job> Ordered<'f, J> {
         }
     }
 
+    /// The line of absolute offset `at` of `input` (which starts at the
+    /// cursor's origin).
     fn line_of(&mut self, input: &[u8], at: u64) -> u64 {
-        let (base, base_line) = self.origin;
-        let (byte, line) = self.line_cursor;
-        let rel = |x: u64| (x.saturating_sub(base) as usize).min(input.len());
-        let newlines = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
-        let line = if at >= byte {
-            line + newlines(&input[rel(byte)..rel(at)])
-        } else {
-            base_line + newlines(&input[..rel(at)])
-        };
-        self.line_cursor = (at, line);
-        line
+        let base = self.lines.origin().0;
+        self.lines.line_of(input, base, at)
     }
 }

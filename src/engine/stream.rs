@@ -191,7 +191,7 @@ fn read_stream(
     // taken back out and becomes the first batch.
     let (detected, eof, head, deferred) = {
         let mut window = Window::stream(Box::new(&mut src), cut.gzip, cut.block);
-        let detected = detect(&mut window, cut.max_line);
+        let detected = detect(&mut window);
         let eof = window.at_eof();
         let (head, deferred) = window.into_parts();
         (detected, eof, head, deferred)
