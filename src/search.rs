@@ -26,11 +26,11 @@ pub(crate) struct Needle {
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     probes: [usize; 4],
     finder: memmem::Finder<'static>,
-    /// Indexed by the two hex digits `XX` of a `\u00XX` (as raw bytes,
-    /// `a << 8 | b`): does it decode to a character of interest? Escapes
-    /// that do not (Stream's `\u003c` for `<` in html, ...) are dropped
-    /// inside the scan.
-    escape_pairs: Option<Box<[bool]>>,
+    /// Bit `c` is set when a `\u00XX` that decodes to the ASCII character
+    /// `c` is of interest. Escapes that are not (Stream's `\u003c` for `<`
+    /// in html, ...) are dropped inside the scan. 16 bytes, so the check
+    /// in the hot loop never misses the cache.
+    escape_chars: Option<u128>,
 }
 
 impl Needle {
@@ -51,38 +51,31 @@ impl Needle {
             finder: memmem::FinderBuilder::new()
                 .build_forward_with_ranker(crate::filter::ExportByteRank, bytes)
                 .into_owned(),
-            escape_pairs: None,
+            escape_chars: None,
         }
     }
 
     /// Reports only the `\u00XX` escapes that decode to an ASCII character
     /// marked in `chars` (the others cannot spell an id).
     pub fn with_escape_chars(mut self, chars: &[bool; 128]) -> Needle {
-        let mut pairs = vec![false; 1 << 16].into_boxed_slice();
-        let hex = |d: u8, upper: bool| match d {
-            0..=9 => b'0' + d,
-            _ if upper => b'A' + d - 10,
-            _ => b'a' + d - 10,
-        };
-        for (c, _) in chars.iter().enumerate().filter(|(_, wanted)| **wanted) {
-            let (high, low) = ((c >> 4) as u8, (c & 15) as u8);
-            for upper_high in [false, true] {
-                for upper_low in [false, true] {
-                    let (a, b) = (hex(high, upper_high), hex(low, upper_low));
-                    pairs[usize::from(a) << 8 | usize::from(b)] = true;
-                }
-            }
-        }
-        self.escape_pairs = Some(pairs);
+        let set = (0..128u32)
+            .filter(|&c| chars[c as usize])
+            .fold(0u128, |set, c| set | 1 << c);
+        self.escape_chars = Some(set);
         self
     }
 
     /// Is the `\u00` at `at` one to report?
     #[inline(always)]
     fn escape_wanted(&self, text: &[u8], at: usize) -> bool {
-        match (&self.escape_pairs, text.get(at + 4..at + 6)) {
-            (Some(pairs), Some(&[a, b])) => pairs[usize::from(a) << 8 | usize::from(b)],
-            // No table, or cut short: report it (the caller decides).
+        match (self.escape_chars, text.get(at + 4..at + 6)) {
+            // An ASCII character is `\u00XX` with a first digit 0-7; any
+            // other pair (not hex, or beyond ASCII) spells no id byte.
+            (Some(set), Some(&[a, b])) => match (a.wrapping_sub(b'0'), hex_value(b)) {
+                (high @ 0..=7, Some(low)) => set >> (high << 4 | low) & 1 != 0,
+                _ => false,
+            },
+            // No set, or cut short: report it (the caller decides).
             _ => true,
         }
     }
@@ -288,6 +281,17 @@ impl Needle {
     }
 }
 
+/// The value of one hex digit, either case.
+#[inline(always)]
+fn hex_value(d: u8) -> Option<u8> {
+    match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Where [`Needle::scan_avx2`] stopped, and why.
 #[cfg(target_arch = "x86_64")]
 struct Event {
@@ -310,6 +314,34 @@ mod tests {
             .filter(|&i| text[i..].starts_with(needle))
             .collect();
         (hits, text.iter().filter(|&&b| b == b'\n').count() as u64)
+    }
+
+    /// The character set against every pair of bytes after `\u00`,
+    /// decoded the slow way.
+    #[test]
+    fn escape_chars_match_hex_decoding() {
+        let mut chars = [false; 128];
+        for c in (b'0'..=b'9')
+            .chain(b'a'..=b'z')
+            .chain(b'A'..=b'Z')
+            .chain(*b"-_\x7f\0")
+        {
+            chars[usize::from(c)] = true;
+        }
+        let needle = Needle::new(b"\"ab\"", |b| b).with_escape_chars(&chars);
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let text = [b'\\', b'u', b'0', b'0', a, b];
+                let decoded = [a, b]
+                    .iter()
+                    .map(|&d| char::from(d).to_digit(16))
+                    .collect::<Option<Vec<u32>>>()
+                    .map(|d| d[0] * 16 + d[1]);
+                let want = decoded.is_some_and(|c| c < 128 && chars[c as usize]);
+                assert_eq!(needle.escape_wanted(&text, 0), want, "{a:#x} {b:#x}");
+            }
+        }
+        assert!(needle.escape_wanted(b"\\u007", 0), "cut short: reported");
     }
 
     /// One way through [`Needle::find_counting`], chosen by the test
