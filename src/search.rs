@@ -373,7 +373,7 @@ mod tests {
     /// Every path this CPU runs: the memmem fallback, and AVX2 when it has
     /// it (so `STREAM_CHAT_EXPORT_REQUIRE_SIMD=avx2` requires it).
     fn paths() -> Vec<(&'static str, Path)> {
-        #[allow(unused_mut)] // only the fallback off x86_64
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // memmem only
         let mut paths = vec![("memmem", Path::Fallback)];
         #[cfg(target_arch = "x86_64")]
         if let Some(k) = crate::structural::Avx2::new() {

@@ -49,10 +49,11 @@ fn masks_scalar(block: &[u8; 64]) -> Masks {
 
 /// How one 64-byte block becomes bit masks, and the in-string prefix sum.
 ///
-/// A kernel value is a proof: the types whose functions need instructions
-/// beyond the target's baseline ([`Avx2`], [`Avx512`]) are built only by a
-/// constructor that first detects those instructions at run time, so their
-/// `&self` methods are safe to call anywhere. They are fast only inside a
+/// A kernel value is a proof: the x86_64 kernels ([`Sse2`], [`Avx2`],
+/// [`Avx512`]) are built only by a constructor that first detects, at run
+/// time, every instruction set their functions enable (for SSE2, the
+/// x86_64 baseline, the check is a constant), so their `&self` methods are
+/// safe to call anywhere. They are fast only inside a
 /// function compiled for their instruction set, which [`dispatch`] writes.
 pub(crate) trait Kernel: Copy {
     /// The masks of one block.
@@ -801,7 +802,7 @@ mod tests {
     /// which ran and fails if `STREAM_CHAT_EXPORT_REQUIRE_SIMD` names one
     /// that did not: see [`require_simd`].
     fn available_kernels() -> Vec<(&'static str, AnyKernel)> {
-        #[allow(unused_mut)] // only the scalar kernel off x86_64
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // scalar only
         let mut kernels = vec![("scalar", AnyKernel::Scalar(Scalar))];
         #[cfg(target_arch = "x86_64")]
         {
