@@ -30,6 +30,19 @@
 //! assert_eq!(reaction.cid(), Some("messaging:general")); // from its message
 //! # Ok::<(), stream_chat_export::Error>(())
 //! ```
+//!
+//! # SIMD and `STREAM_CHAT_EXPORT_SIMD`
+//!
+//! The structural index behind the parallel filters' quick scan uses the
+//! widest kernel the CPU has (AVX-512BW, AVX2, or SSE2 on x86_64; a scalar
+//! kernel elsewhere), detected at run time; the user-id search uses AVX2
+//! when the CPU has it, and memmem otherwise. The environment variable
+//! `STREAM_CHAT_EXPORT_SIMD`, read once at first use, caps that choice for
+//! the process: `avx2` excludes AVX-512, and `baseline` forces SSE2 (the
+//! scalar kernel off x86_64) and the memmem search. Any other value, or
+//! none, leaves the detected choice. Results are identical at every level;
+//! the variable exists to test and compare the kernels. It does not affect
+//! the SIMD that memchr and aho-corasick choose for themselves.
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 

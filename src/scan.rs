@@ -112,12 +112,13 @@ pub(crate) fn quick_in<'a>(
 
 #[inline(always)]
 fn quick_with<'a, K: Kernel>(
+    k: K,
     text: &'a [u8],
     len: usize,
     blocks: &'a mut Blocks,
 ) -> Option<Quick<'a>> {
     let record = text.get(..len)?;
-    if !blocks.build_in::<K>(text, len) {
+    if !blocks.build_in(k, text, len) {
         return None;
     }
     quick_built(record, blocks)

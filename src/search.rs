@@ -19,15 +19,18 @@ use memchr::memmem;
 /// A needle and where to probe it.
 #[derive(Debug, Clone)]
 pub(crate) struct Needle {
+    // These two serve only the AVX2 probe loop, which other targets lack.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     bytes: Vec<u8>,
     /// Four offsets into `bytes`, the first 0 and the last `len - 1`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     probes: [usize; 4],
     finder: memmem::Finder<'static>,
-    /// Indexed by the two hex digits `XX` of a `\u00XX` (as raw bytes,
-    /// `a << 8 | b`): does it decode to a character of interest? Escapes
-    /// that do not (Stream's `\u003c` for `<` in html, ...) are dropped
-    /// inside the scan.
-    escape_pairs: Option<Box<[bool]>>,
+    /// Bit `c` is set when a `\u00XX` that decodes to the ASCII character
+    /// `c` is of interest. Escapes that are not (Stream's `\u003c` for `<`
+    /// in html, ...) are dropped inside the scan. 16 bytes, so the check
+    /// in the hot loop never misses the cache.
+    escape_chars: Option<u128>,
 }
 
 impl Needle {
@@ -48,38 +51,31 @@ impl Needle {
             finder: memmem::FinderBuilder::new()
                 .build_forward_with_ranker(crate::filter::ExportByteRank, bytes)
                 .into_owned(),
-            escape_pairs: None,
+            escape_chars: None,
         }
     }
 
     /// Reports only the `\u00XX` escapes that decode to an ASCII character
     /// marked in `chars` (the others cannot spell an id).
     pub fn with_escape_chars(mut self, chars: &[bool; 128]) -> Needle {
-        let mut pairs = vec![false; 1 << 16].into_boxed_slice();
-        let hex = |d: u8, upper: bool| match d {
-            0..=9 => b'0' + d,
-            _ if upper => b'A' + d - 10,
-            _ => b'a' + d - 10,
-        };
-        for (c, _) in chars.iter().enumerate().filter(|(_, wanted)| **wanted) {
-            let (high, low) = ((c >> 4) as u8, (c & 15) as u8);
-            for upper_high in [false, true] {
-                for upper_low in [false, true] {
-                    let (a, b) = (hex(high, upper_high), hex(low, upper_low));
-                    pairs[usize::from(a) << 8 | usize::from(b)] = true;
-                }
-            }
-        }
-        self.escape_pairs = Some(pairs);
+        let set = (0..128u32)
+            .filter(|&c| chars[c as usize])
+            .fold(0u128, |set, c| set | 1 << c);
+        self.escape_chars = Some(set);
         self
     }
 
     /// Is the `\u00` at `at` one to report?
     #[inline(always)]
     fn escape_wanted(&self, text: &[u8], at: usize) -> bool {
-        match (&self.escape_pairs, text.get(at + 4..at + 6)) {
-            (Some(pairs), Some(&[a, b])) => pairs[usize::from(a) << 8 | usize::from(b)],
-            // No table, or cut short: report it (the caller decides).
+        match (self.escape_chars, text.get(at + 4..at + 6)) {
+            // An ASCII character is `\u00XX` with a first digit 0-7; any
+            // other pair (not hex, or beyond ASCII) spells no id byte.
+            (Some(set), Some(&[a, b])) => match (a.wrapping_sub(b'0'), hex_value(b)) {
+                (high @ 0..=7, Some(low)) => set >> (high << 4 | low) & 1 != 0,
+                _ => false,
+            },
+            // No set, or cut short: report it (the caller decides).
             _ => true,
         }
     }
@@ -94,25 +90,54 @@ impl Needle {
         &self,
         text: &[u8],
         escapes: Option<&mut Vec<usize>>,
+        hit: impl FnMut(usize),
+    ) -> u64 {
+        // The structural kernels' choice, so `STREAM_CHAT_EXPORT_SIMD`
+        // caps this loop too.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = crate::structural::choice().avx2() {
+            return self.find_counting_avx2(avx2, text, escapes, hit);
+        }
+        self.find_counting_from(text, 0, 0, escapes, hit)
+    }
+
+    /// [`Needle::find_counting`] with the AVX2 probe loop (for a needle of
+    /// four bytes or more; shorter ones take memmem).
+    #[cfg(target_arch = "x86_64")]
+    fn find_counting_avx2(
+        &self,
+        avx2: crate::structural::Avx2,
+        text: &[u8],
+        mut escapes: Option<&mut Vec<usize>>,
         mut hit: impl FnMut(usize),
     ) -> u64 {
-        let mut newlines = 0;
-        let mut done = 0;
-        let mut escapes = escapes;
-        #[cfg(target_arch = "x86_64")]
-        if self.bytes.len() >= 4 && crate::structural::level() != crate::structural::Level::Baseline
-        {
-            // SAFETY: a level above the baseline means the CPU has AVX2
-            // and POPCNT.
-            (done, newlines) = unsafe {
-                match escapes.as_deref_mut() {
-                    Some(escapes) => self.probe_avx2::<true>(text, &mut hit, escapes),
-                    None => self.probe_avx2::<false>(text, &mut hit, &mut Vec::new()),
-                }
-            };
+        if self.bytes.len() < 4 {
+            return self.find_counting_from(text, 0, 0, escapes, hit);
         }
+        // SAFETY: an `Avx2` exists only when the CPU has AVX2 and POPCNT,
+        // the features `probe_avx2` enables.
+        let (done, newlines) = unsafe {
+            match escapes.as_deref_mut() {
+                Some(escapes) => self.probe_avx2::<true>(avx2, text, &mut hit, escapes),
+                None => self.probe_avx2::<false>(avx2, text, &mut hit, &mut Vec::new()),
+            }
+        };
+        self.find_counting_from(text, done, newlines, escapes, hit)
+    }
+
+    /// The portable search of `text[done..]`, given the `newlines` before
+    /// `done` (every occurrence starting before `done` was reported): a
+    /// newline count, a `\u00` search and memmem.
+    fn find_counting_from(
+        &self,
+        text: &[u8],
+        done: usize,
+        newlines: u64,
+        escapes: Option<&mut Vec<usize>>,
+        mut hit: impl FnMut(usize),
+    ) -> u64 {
         let rest = &text[done..];
-        newlines += memchr::memchr_iter(b'\n', rest).count() as u64;
+        let newlines = newlines + memchr::memchr_iter(b'\n', rest).count() as u64;
         if let Some(escapes) = escapes {
             escapes.extend(
                 memmem::find_iter(rest, b"\\u00")
@@ -120,8 +145,8 @@ impl Needle {
                     .filter(|&at| self.escape_wanted(text, at)),
             );
         }
-        // Occurrences that start at or after `done` (the probe loop
-        // handled every start before it), overlapping ones included.
+        // Occurrences that start at or after `done`, overlapping ones
+        // included.
         let mut from = 0;
         while let Some(i) = self.finder.find(&rest[from..]) {
             hit(done + from + i);
@@ -136,6 +161,7 @@ impl Needle {
     #[target_feature(enable = "avx2,popcnt")]
     fn probe_avx2<const ESCAPES: bool>(
         &self,
+        _proof: crate::structural::Avx2,
         text: &[u8],
         hit: &mut impl FnMut(usize),
         escapes: &mut Vec<usize>,
@@ -255,6 +281,17 @@ impl Needle {
     }
 }
 
+/// The value of one hex digit, either case.
+#[inline(always)]
+fn hex_value(d: u8) -> Option<u8> {
+    match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Where [`Needle::scan_avx2`] stopped, and why.
 #[cfg(target_arch = "x86_64")]
 struct Event {
@@ -279,8 +316,77 @@ mod tests {
         (hits, text.iter().filter(|&&b| b == b'\n').count() as u64)
     }
 
+    /// The character set against every pair of bytes after `\u00`,
+    /// decoded the slow way.
+    #[test]
+    fn escape_chars_match_hex_decoding() {
+        let mut chars = [false; 128];
+        for c in (b'0'..=b'9')
+            .chain(b'a'..=b'z')
+            .chain(b'A'..=b'Z')
+            .chain(*b"-_\x7f\0")
+        {
+            chars[usize::from(c)] = true;
+        }
+        let needle = Needle::new(b"\"ab\"", |b| b).with_escape_chars(&chars);
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let text = [b'\\', b'u', b'0', b'0', a, b];
+                let decoded = [a, b]
+                    .iter()
+                    .map(|&d| char::from(d).to_digit(16))
+                    .collect::<Option<Vec<u32>>>()
+                    .map(|d| d[0] * 16 + d[1]);
+                let want = decoded.is_some_and(|c| c < 128 && chars[c as usize]);
+                assert_eq!(needle.escape_wanted(&text, 0), want, "{a:#x} {b:#x}");
+            }
+        }
+        assert!(needle.escape_wanted(b"\\u007", 0), "cut short: reported");
+    }
+
+    /// One way through [`Needle::find_counting`], chosen by the test
+    /// rather than by the CPU, so that an AVX2 machine tests the memmem
+    /// fallback for needles of four bytes or more too.
+    #[derive(Debug, Clone, Copy)]
+    enum Path {
+        Fallback,
+        #[cfg(target_arch = "x86_64")]
+        Avx2(crate::structural::Avx2),
+    }
+
+    impl Path {
+        fn run(
+            self,
+            needle: &Needle,
+            text: &[u8],
+            escapes: Option<&mut Vec<usize>>,
+            hit: impl FnMut(usize),
+        ) -> u64 {
+            match self {
+                Path::Fallback => needle.find_counting_from(text, 0, 0, escapes, hit),
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx2(k) => needle.find_counting_avx2(k, text, escapes, hit),
+            }
+        }
+    }
+
+    /// Every path this CPU runs: the memmem fallback, and AVX2 when it has
+    /// it (so `STREAM_CHAT_EXPORT_REQUIRE_SIMD=avx2` requires it).
+    fn paths() -> Vec<(&'static str, Path)> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // memmem only
+        let mut paths = vec![("memmem", Path::Fallback)];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = crate::structural::Avx2::new() {
+            paths.push(("avx2", Path::Avx2(k)));
+        }
+        let names: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
+        crate::structural::require_simd("user search", &names);
+        paths
+    }
+
     #[test]
     fn agrees_with_a_naive_search() {
+        let paths = paths();
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -319,20 +425,6 @@ mod tests {
                             String::from_utf8_lossy(&text)
                         )
                     };
-                    let mut hits = Vec::new();
-                    let newlines = finder.find_counting(&text, None, |i| hits.push(i));
-                    assert_eq!((hits, newlines), want, "{}", context());
-                    let (mut hits, mut escapes) = (Vec::new(), Vec::new());
-                    let newlines =
-                        finder.find_counting(&text, Some(&mut escapes), |i| hits.push(i));
-                    assert_eq!(escapes, naive(&text, b"\\u00").0);
-                    // With a table: only the escapes of wanted characters
-                    // ('u' = 0x75, written either case).
-                    let mut chars = [false; 128];
-                    chars[usize::from(b'u')] = true;
-                    let picky = finder.clone().with_escape_chars(&chars);
-                    let mut picked = Vec::new();
-                    picky.find_counting(&text, Some(&mut picked), |_| {});
                     let wanted_escapes: Vec<usize> = naive(&text, b"\\u00")
                         .0
                         .into_iter()
@@ -341,8 +433,26 @@ mod tests {
                                 .is_none_or(|xx| xx.eq_ignore_ascii_case(b"75"))
                         })
                         .collect();
-                    assert_eq!(picked, wanted_escapes);
-                    assert_eq!((hits, newlines), want, "{}", context());
+                    // With a table: only the escapes of wanted characters
+                    // ('u' = 0x75, written either case).
+                    let mut chars = [false; 128];
+                    chars[usize::from(b'u')] = true;
+                    let picky = finder.clone().with_escape_chars(&chars);
+                    for &(name, path) in &paths {
+                        let context = || format!("{name}: {}", context());
+                        let mut hits = Vec::new();
+                        let newlines = path.run(&finder, &text, None, |i| hits.push(i));
+                        assert_eq!((hits, newlines), want, "{}", context());
+                        let (mut hits, mut escapes) = (Vec::new(), Vec::new());
+                        let newlines =
+                            path.run(&finder, &text, Some(&mut escapes), |i| hits.push(i));
+                        assert_eq!(escapes, naive(&text, b"\\u00").0, "{}", context());
+                        assert_eq!((hits, newlines), want, "{}", context());
+                        let mut picked = Vec::new();
+                        let newlines = path.run(&picky, &text, Some(&mut picked), |_| {});
+                        assert_eq!(picked, wanted_escapes, "{}", context());
+                        assert_eq!(newlines, want.1, "{}", context());
+                    }
                 }
             }
         }

@@ -25,7 +25,6 @@ pub(crate) struct Masks {
     punct: u64,
 }
 
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // the reference in tests there
 fn masks_scalar(block: &[u8; 64]) -> Masks {
     let mut m = Masks {
         quote: 0,
@@ -50,15 +49,18 @@ fn masks_scalar(block: &[u8; 64]) -> Masks {
 
 /// How one 64-byte block becomes bit masks, and the in-string prefix sum.
 ///
-/// Implementations for wider instruction sets must only be instantiated
-/// inside a function compiled for those instruction sets, after run-time
-/// detection: [`dispatch`] does both.
-pub(crate) trait Kernel {
+/// A kernel value is a proof: the x86_64 kernels ([`Sse2`], [`Avx2`],
+/// [`Avx512`]) are built only by a constructor that first detects, at run
+/// time, every instruction set their functions enable (for SSE2, the
+/// x86_64 baseline, the check is a constant), so their `&self` methods are
+/// safe to call anywhere. They are fast only inside a
+/// function compiled for their instruction set, which [`dispatch`] writes.
+pub(crate) trait Kernel: Copy {
     /// The masks of one block.
-    fn masks(block: &[u8; 64]) -> Masks;
+    fn masks(&self, block: &[u8; 64]) -> Masks;
     /// Bit `i` of the result is the XOR of bits `0..=i` of `x`.
     #[inline(always)]
-    fn prefix_xor(mut x: u64) -> u64 {
+    fn prefix_xor(&self, mut x: u64) -> u64 {
         x ^= x << 1;
         x ^= x << 2;
         x ^= x << 4;
@@ -69,68 +71,105 @@ pub(crate) trait Kernel {
     }
 }
 
-/// Byte by byte: the reference, and the kernel of non-x86 targets.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+/// Byte by byte: the reference, and the kernel of non-x86 targets. It
+/// needs nothing, so anyone may build it.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Scalar;
 
 impl Kernel for Scalar {
     #[inline(always)]
-    fn masks(block: &[u8; 64]) -> Masks {
+    fn masks(&self, block: &[u8; 64]) -> Masks {
         masks_scalar(block)
     }
 }
 
 /// SSE2, 16 bytes at a time: every x86_64 has it.
 #[cfg(target_arch = "x86_64")]
-pub(crate) struct Sse2;
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sse2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Sse2 {
+    /// The kernel, if the CPU has SSE2 (always on x86_64, where it is part
+    /// of the baseline: the check then compiles to a constant).
+    pub(crate) fn new() -> Option<Sse2> {
+        is_x86_feature_detected!("sse2").then_some(Sse2(()))
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Sse2 {
     #[inline(always)]
-    fn masks(block: &[u8; 64]) -> Masks {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline; the loads read 4 × 16
-        // bytes from a 64-byte array (unaligned loads are allowed).
-        unsafe {
-            let mut m = Masks {
-                quote: 0,
-                backslash: 0,
-                open: 0,
-                close: 0,
-                punct: 0,
-            };
-            for part in 0..4 {
-                let v = _mm_loadu_si128(block.as_ptr().add(part * 16) as *const __m128i);
-                let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
-                let bits = |x: __m128i| (_mm_movemask_epi8(x) as u16 as u64) << (part * 16);
-                // Clearing bit 0x20 maps `{` (0x7b) to `[` (0x5b) and `}`
-                // (0x7d) to `]` (0x5d); no other byte lands on those two.
-                let folded = _mm_and_si128(v, _mm_set1_epi8(0xdfu8 as i8));
-                m.quote |= bits(eq(b'"'));
-                m.backslash |= bits(eq(b'\\'));
-                m.open |= bits(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x5b)));
-                m.close |= bits(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x5d)));
-                m.punct |= bits(_mm_or_si128(eq(b':'), eq(b',')));
-            }
-            m
-        }
+    fn masks(&self, block: &[u8; 64]) -> Masks {
+        // SAFETY: `self` exists only when the CPU has SSE2 (`Sse2::new`).
+        unsafe { sse2_masks(block) }
     }
 }
 
-/// AVX2, 32 bytes at a time, with a carry-less multiply for the prefix sum.
+/// The intrinsics are `#[target_feature]` functions, safe to call only
+/// from a function that lists SSE2 (the build's baseline does not count);
+/// inlining into the baseline code is allowed, since that includes SSE2.
 #[cfg(target_arch = "x86_64")]
-pub(crate) struct Avx2;
+#[target_feature(enable = "sse2")]
+#[inline]
+fn sse2_masks(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::*;
+    let mut m = Masks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+        punct: 0,
+    };
+    for part in 0..4 {
+        // SAFETY: reads the 16 bytes `part * 16..part * 16 + 16` of the
+        // 64-byte array (`part < 4`); unaligned loads are allowed.
+        let v = unsafe { _mm_loadu_si128(block.as_ptr().add(part * 16) as *const __m128i) };
+        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        let bits = |x: __m128i| (_mm_movemask_epi8(x) as u16 as u64) << (part * 16);
+        // Clearing bit 0x20 maps `{` (0x7b) to `[` (0x5b) and `}`
+        // (0x7d) to `]` (0x5d); no other byte lands on those two.
+        let folded = _mm_and_si128(v, _mm_set1_epi8(0xdfu8 as i8));
+        m.quote |= bits(eq(b'"'));
+        m.backslash |= bits(eq(b'\\'));
+        m.open |= bits(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x5b)));
+        m.close |= bits(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x5d)));
+        m.punct |= bits(_mm_or_si128(eq(b':'), eq(b',')));
+    }
+    m
+}
+
+/// AVX2, 32 bytes at a time, with a carry-less multiply for the prefix sum.
+/// A value proves that the CPU has AVX2, PCLMULQDQ, POPCNT, BMI1 and LZCNT
+/// (the set [`dispatch`] compiles its AVX2 loop for; `src/search.rs` uses
+/// AVX2 and POPCNT from it).
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// The kernel, if the CPU has every feature listed on [`Avx2`].
+    pub(crate) fn new() -> Option<Avx2> {
+        let all = is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("pclmulqdq")
+            && is_x86_feature_detected!("popcnt")
+            && is_x86_feature_detected!("bmi1")
+            && is_x86_feature_detected!("lzcnt");
+        all.then_some(Avx2(()))
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Avx2 {
     #[inline(always)]
-    fn masks(block: &[u8; 64]) -> Masks {
-        // SAFETY: only instantiated under `dispatch` after detecting AVX2.
+    fn masks(&self, block: &[u8; 64]) -> Masks {
+        // SAFETY: `self` exists only when the CPU has AVX2 (`Avx2::new`).
         unsafe { avx2_masks(block) }
     }
     #[inline(always)]
-    fn prefix_xor(x: u64) -> u64 {
-        // SAFETY: `dispatch` picks this kernel only with PCLMULQDQ present.
+    fn prefix_xor(&self, x: u64) -> u64 {
+        // SAFETY: `self` exists only when the CPU has PCLMULQDQ.
         unsafe { clmul_prefix_xor(x) }
     }
 }
@@ -148,7 +187,8 @@ fn avx2_masks(block: &[u8; 64]) -> Masks {
         punct: 0,
     };
     for part in 0..2 {
-        // SAFETY: reads 32 bytes within the 64-byte array.
+        // SAFETY: reads the 32 bytes `part * 32..part * 32 + 32` of the
+        // 64-byte array (`part < 2`); unaligned loads are allowed.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(part * 32) as *const __m256i) };
         let eq = |c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
         let bits = |x: __m256i| (_mm256_movemask_epi8(x) as u32 as u64) << (part * 32);
@@ -173,22 +213,40 @@ fn clmul_prefix_xor(x: u64) -> u64 {
 }
 
 /// AVX-512BW: one compare per character class gives the 64-bit mask
-/// directly.
+/// directly. A value proves AVX-512F and AVX-512BW on top of everything an
+/// [`Avx2`] proves (which it holds: [`dispatch`] compiles the AVX-512 loop
+/// with AVX2 enabled too, and a hypervisor may mask AVX2 on a CPU that
+/// reports AVX-512).
 #[cfg(target_arch = "x86_64")]
-pub(crate) struct Avx512;
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512(Avx2);
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512 {
+    /// The kernel, if the CPU has every feature listed on [`Avx512`].
+    pub(crate) fn new() -> Option<Avx512> {
+        let avx2 = Avx2::new()?;
+        let bw = is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw");
+        bw.then_some(Avx512(avx2))
+    }
+
+    /// The AVX2 features this one proves too.
+    pub(crate) fn avx2(self) -> Avx2 {
+        self.0
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 impl Kernel for Avx512 {
     #[inline(always)]
-    fn masks(block: &[u8; 64]) -> Masks {
-        // SAFETY: only instantiated under `dispatch` after detecting
-        // AVX-512BW.
+    fn masks(&self, block: &[u8; 64]) -> Masks {
+        // SAFETY: `self` exists only when the CPU has AVX-512F and
+        // AVX-512BW (`Avx512::new`).
         unsafe { avx512_masks(block) }
     }
     #[inline(always)]
-    fn prefix_xor(x: u64) -> u64 {
-        // SAFETY: as for AVX2.
-        unsafe { clmul_prefix_xor(x) }
+    fn prefix_xor(&self, x: u64) -> u64 {
+        self.0.prefix_xor(x)
     }
 }
 
@@ -197,7 +255,7 @@ impl Kernel for Avx512 {
 #[inline]
 fn avx512_masks(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::*;
-    // SAFETY: reads exactly the 64-byte array.
+    // SAFETY: reads exactly the 64-byte array; unaligned loads are allowed.
     let v = unsafe { _mm512_loadu_si512(block.as_ptr() as *const __m512i) };
     let eq = |c: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c as i8));
     let folded = _mm512_and_si512(v, _mm512_set1_epi8(0xdfu8 as i8));
@@ -210,77 +268,100 @@ fn avx512_masks(block: &[u8; 64]) -> Masks {
     }
 }
 
-/// The best kernel this CPU runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
-    /// [`Avx512`].
-    Avx512,
-    /// [`Avx2`].
-    Avx2,
-    /// [`Sse2`] on x86_64, [`Scalar`] elsewhere.
-    Baseline,
+/// The kernel this process uses on x86_64: the widest the CPU has, unless
+/// `STREAM_CHAT_EXPORT_SIMD` caps it.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Choice {
+    /// AVX-512BW.
+    Avx512(Avx512),
+    /// AVX2.
+    Avx2(Avx2),
+    /// SSE2, the x86_64 baseline.
+    Sse2(Sse2),
+    /// Only if SSE2 were missing, which no x86_64 CPU allows.
+    Scalar(Scalar),
 }
 
-/// Detected once; `STREAM_CHAT_EXPORT_SIMD=avx2|baseline` caps it (to
-/// test and compare the kernels on one machine).
-pub(crate) fn level() -> Level {
-    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        let cap = std::env::var("STREAM_CHAT_EXPORT_SIMD").unwrap_or_default();
-        detect_level(&cap)
+#[cfg(target_arch = "x86_64")]
+impl Choice {
+    /// The AVX2 features, if the choice includes them (what
+    /// `src/search.rs` needs for its probe loop).
+    pub(crate) fn avx2(self) -> Option<Avx2> {
+        match self {
+            Choice::Avx512(k) => Some(k.avx2()),
+            Choice::Avx2(k) => Some(k),
+            Choice::Sse2(_) | Choice::Scalar(_) => None,
+        }
+    }
+}
+
+/// The name of the environment variable that caps the kernels: `avx2`
+/// (no AVX-512) or `baseline` (SSE2 on x86_64; the scalar kernel elsewhere
+/// is the only one anyway). Documented in the crate docs.
+#[cfg(target_arch = "x86_64")]
+const SIMD_VAR: &str = "STREAM_CHAT_EXPORT_SIMD";
+
+/// Detected and read once: every dispatch asks, so it must be cheap.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn choice() -> Choice {
+    static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        let cap = std::env::var(SIMD_VAR).unwrap_or_default();
+        detect(&cap)
     })
 }
 
-fn detect_level(cap: &str) -> Level {
-    #[cfg(target_arch = "x86_64")]
+#[cfg(target_arch = "x86_64")]
+fn detect(cap: &str) -> Choice {
+    if !matches!(cap, "avx2" | "baseline")
+        && let Some(k) = Avx512::new()
     {
-        let base = is_x86_feature_detected!("pclmulqdq")
-            && is_x86_feature_detected!("popcnt")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("lzcnt");
-        if base
-            && !matches!(cap, "avx2" | "baseline")
-            && is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-        {
-            return Level::Avx512;
-        }
-        if base && cap != "baseline" && is_x86_feature_detected!("avx2") {
-            return Level::Avx2;
-        }
+        return Choice::Avx512(k);
     }
-    let _ = cap;
-    Level::Baseline
+    if cap != "baseline"
+        && let Some(k) = Avx2::new()
+    {
+        return Choice::Avx2(k);
+    }
+    match Sse2::new() {
+        Some(k) => Choice::Sse2(k),
+        None => Choice::Scalar(Scalar),
+    }
 }
 
-/// Calls `$generic::<Kernel>($args...)` with the best kernel, inside a
-/// function compiled for its instruction set, so everything `$generic`
-/// inlines (mask building, popcounts, bit scans) uses it.
+/// Calls `$generic(kernel, $args...)` with the kernel [`choice`] gives,
+/// inside a function compiled for its instruction set, so everything
+/// `$generic` inlines (mask building, popcounts, bit scans) uses it.
 macro_rules! dispatch {
     (fn $name:ident $(<$lt:lifetime>)? ($($arg:ident: $ty:ty),*) -> $ret:ty => $generic:ident) => {
         fn $name $(<$lt>)? ($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
-                use $crate::structural::{Avx2, Avx512, Level, Sse2, level};
+                use $crate::structural::{Avx2, Avx512, Choice, choice};
+                // Each feature list is the one its token's constructor
+                // detects (`Avx512::new`, `Avx2::new`): keep them equal.
                 #[target_feature(enable = "avx512f,avx512bw,avx2,pclmulqdq,popcnt,bmi1,lzcnt")]
-                fn with_avx512 $(<$lt>)? ($($arg: $ty),*) -> $ret {
-                    $generic::<Avx512>($($arg),*)
+                fn with_avx512 $(<$lt>)? (k: Avx512, $($arg: $ty),*) -> $ret {
+                    $generic(k, $($arg),*)
                 }
                 #[target_feature(enable = "avx2,pclmulqdq,popcnt,bmi1,lzcnt")]
-                fn with_avx2 $(<$lt>)? ($($arg: $ty),*) -> $ret {
-                    $generic::<Avx2>($($arg),*)
+                fn with_avx2 $(<$lt>)? (k: Avx2, $($arg: $ty),*) -> $ret {
+                    $generic(k, $($arg),*)
                 }
-                match level() {
-                    // SAFETY: `level` reports a kernel only when the CPU
-                    // has every feature its function enables.
-                    Level::Avx512 => unsafe { with_avx512($($arg),*) },
-                    Level::Avx2 => unsafe { with_avx2($($arg),*) },
-                    Level::Baseline => $generic::<Sse2>($($arg),*),
+                match choice() {
+                    // SAFETY: an `Avx512` exists only when the CPU has
+                    // every feature `with_avx512` enables.
+                    Choice::Avx512(k) => unsafe { with_avx512(k, $($arg),*) },
+                    // SAFETY: likewise for `Avx2` and `with_avx2`.
+                    Choice::Avx2(k) => unsafe { with_avx2(k, $($arg),*) },
+                    Choice::Sse2(k) => $generic(k, $($arg),*),
+                    Choice::Scalar(k) => $generic(k, $($arg),*),
                 }
             }
             #[cfg(not(target_arch = "x86_64"))]
             {
-                $generic::<$crate::structural::Scalar>($($arg),*)
+                $generic($crate::structural::Scalar, $($arg),*)
             }
         }
     };
@@ -352,8 +433,8 @@ impl Blocks {
     pub fn build(&mut self, record: &[u8]) -> bool {
         dispatch!(fn build(blocks: &mut Blocks, record: &[u8]) -> bool => build_generic);
         #[inline(always)]
-        fn build_generic<K: Kernel>(blocks: &mut Blocks, record: &[u8]) -> bool {
-            blocks.build_with::<K>(record)
+        fn build_generic<K: Kernel>(k: K, blocks: &mut Blocks, record: &[u8]) -> bool {
+            blocks.build_with(k, record)
         }
         build(self, record)
     }
@@ -361,8 +442,8 @@ impl Blocks {
     /// [`Blocks::build`] with kernel `K`; for callers that dispatch a
     /// larger hot loop themselves.
     #[inline(always)]
-    pub fn build_with<K: Kernel>(&mut self, record: &[u8]) -> bool {
-        self.build_in::<K>(record, record.len())
+    pub fn build_with<K: Kernel>(&mut self, k: K, record: &[u8]) -> bool {
+        self.build_in(k, record, record.len())
     }
 
     /// Indexes the record `text[..len]`. Blocks may read past `len` up to
@@ -371,7 +452,7 @@ impl Blocks {
     /// nothing after `len` changes the bits before it (escapes and string
     /// state only carry forward).
     #[inline(always)]
-    pub fn build_in<K: Kernel>(&mut self, text: &[u8], len: usize) -> bool {
+    pub fn build_in<K: Kernel>(&mut self, k: K, text: &[u8], len: usize) -> bool {
         let len = len.min(text.len());
         self.masks.clear();
         self.masks.reserve(len / 64 + 1);
@@ -395,9 +476,9 @@ impl Blocks {
             } else {
                 (1u64 << valid) - 1
             };
-            let m = K::masks(block);
+            let m = k.masks(block);
             let quotes = m.quote & !escaped(m.backslash, &mut next_is_escaped) & keep;
-            let in_string = K::prefix_xor(quotes) ^ in_string_carry;
+            let in_string = k.prefix_xor(quotes) ^ in_string_carry;
             in_string_carry = ((in_string as i64) >> 63) as u64;
             let outside = !in_string & keep;
             self.masks.push([
@@ -536,6 +617,33 @@ impl Blocks {
     }
 }
 
+/// For tests: prints which kernels `what` tested (`tested`), and fails when
+/// the comma-separated list in `STREAM_CHAT_EXPORT_REQUIRE_SIMD` (`sse2`,
+/// `avx2`, `avx512`) names one this CPU lacks, so that a CI machine known to
+/// have AVX-512 cannot skip it silently. The tests test every kernel the
+/// CPU has, so a required kernel is one they test.
+#[cfg(test)]
+pub(crate) fn require_simd(what: &str, tested: &[&str]) {
+    eprintln!("{what}: tested {}", tested.join(", "));
+    let required = std::env::var("STREAM_CHAT_EXPORT_REQUIRE_SIMD").unwrap_or_default();
+    for name in required.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        #[cfg(target_arch = "x86_64")]
+        let present = match name {
+            "sse2" => Sse2::new().is_some(),
+            "avx2" => Avx2::new().is_some(),
+            "avx512" => Avx512::new().is_some(),
+            _ => panic!("STREAM_CHAT_EXPORT_REQUIRE_SIMD: unknown kernel {name:?}"),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let present = false;
+        assert!(
+            present,
+            "{what}: STREAM_CHAT_EXPORT_REQUIRE_SIMD requires {name}, which this CPU lacks \
+             (tested only {tested:?})"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,6 +700,7 @@ mod tests {
         let alphabet = b"\"\\{}[]:, ab1\n";
         let mut seed = 0x9E37_79B9_7F4A_7C15;
         let mut out = Vec::new();
+        let kernels = available_kernels();
         for len in 0..400 {
             for _ in 0..20 {
                 let record: Vec<u8> = (0..len)
@@ -606,8 +715,10 @@ mod tests {
                     "{:?}",
                     String::from_utf8_lossy(&record)
                 );
-                assert_eq!(blocks.build_with::<Scalar>(&record), closed);
-                assert_eq!(tokens(&blocks, &mut out), &want[..]);
+                for (name, k) in &kernels {
+                    assert_eq!(k.build_with(&mut blocks, &record), closed, "{name}");
+                    assert_eq!(tokens(&blocks, &mut out), &want[..], "{name}");
+                }
             }
         }
     }
@@ -625,31 +736,94 @@ mod tests {
                     .map(|_| alphabet[(rng(&mut seed) % alphabet.len() as u64) as usize])
                     .collect();
                 let closed = alone.build(&text[..len]);
-                assert_eq!(within.build_in::<Scalar>(&text, len), closed);
+                assert_eq!(within.build_in(Scalar, &text, len), closed);
                 assert_eq!(tokens(&within, &mut got), tokens(&alone, &mut want));
                 for end in [len, len + 1, len + 63, len + 64, len + 70] {
-                    assert_eq!(within.build_in::<Scalar>(&text[..end], len), closed);
+                    assert_eq!(within.build_in(Scalar, &text[..end], len), closed);
                     assert_eq!(tokens(&within, &mut got), tokens(&alone, &mut want));
                 }
             }
         }
     }
 
-    #[test]
-    fn every_kernel_matches_the_scalar_masks() {
-        type Entry = (&'static str, fn(&[u8; 64]) -> Masks, fn(u64) -> u64);
-        let mut kernels: Vec<Entry> = vec![("scalar", Scalar::masks, Scalar::prefix_xor)];
+    /// One of the kernels, whichever type it has, so a test can loop over
+    /// them.
+    #[derive(Debug, Clone, Copy)]
+    enum AnyKernel {
+        Scalar(Scalar),
         #[cfg(target_arch = "x86_64")]
-        {
-            kernels.push(("sse2", Sse2::masks, Sse2::prefix_xor));
-            let clmul = is_x86_feature_detected!("pclmulqdq");
-            if clmul && is_x86_feature_detected!("avx2") {
-                kernels.push(("avx2", Avx2::masks, Avx2::prefix_xor));
-            }
-            if clmul && is_x86_feature_detected!("avx512bw") {
-                kernels.push(("avx512", Avx512::masks, Avx512::prefix_xor));
+        Sse2(Sse2),
+        #[cfg(target_arch = "x86_64")]
+        Avx2(Avx2),
+        #[cfg(target_arch = "x86_64")]
+        Avx512(Avx512),
+    }
+
+    impl AnyKernel {
+        fn masks(self, block: &[u8; 64]) -> Masks {
+            match self {
+                AnyKernel::Scalar(k) => k.masks(block),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Sse2(k) => k.masks(block),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx2(k) => k.masks(block),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx512(k) => k.masks(block),
             }
         }
+
+        fn prefix_xor(self, x: u64) -> u64 {
+            match self {
+                AnyKernel::Scalar(k) => k.prefix_xor(x),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Sse2(k) => k.prefix_xor(x),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx2(k) => k.prefix_xor(x),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx512(k) => k.prefix_xor(x),
+            }
+        }
+
+        fn build_with(self, blocks: &mut Blocks, record: &[u8]) -> bool {
+            match self {
+                AnyKernel::Scalar(k) => blocks.build_with(k, record),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Sse2(k) => blocks.build_with(k, record),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx2(k) => blocks.build_with(k, record),
+                #[cfg(target_arch = "x86_64")]
+                AnyKernel::Avx512(k) => blocks.build_with(k, record),
+            }
+        }
+    }
+
+    /// Every kernel this CPU runs, by name, whatever
+    /// `STREAM_CHAT_EXPORT_SIMD` says (it caps only the dispatch). Prints
+    /// which ran and fails if `STREAM_CHAT_EXPORT_REQUIRE_SIMD` names one
+    /// that did not: see [`require_simd`].
+    fn available_kernels() -> Vec<(&'static str, AnyKernel)> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // scalar only
+        let mut kernels = vec![("scalar", AnyKernel::Scalar(Scalar))];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(k) = Sse2::new() {
+                kernels.push(("sse2", AnyKernel::Sse2(k)));
+            }
+            if let Some(k) = Avx2::new() {
+                kernels.push(("avx2", AnyKernel::Avx2(k)));
+            }
+            if let Some(k) = Avx512::new() {
+                kernels.push(("avx512", AnyKernel::Avx512(k)));
+            }
+        }
+        let names: Vec<&str> = kernels.iter().map(|(name, _)| *name).collect();
+        require_simd("structural kernels", &names);
+        kernels
+    }
+
+    #[test]
+    fn every_kernel_matches_the_scalar_masks() {
+        let kernels = available_kernels();
         let alphabet = b"\"\\{}[]:, \x7b\x5b\xfb\xdb\xfd\xdd\x3a\x2c\x1a\x0cab";
         let mut seed = 7;
         for round in 0..4000 {
@@ -666,15 +840,34 @@ mod tests {
             }
             let x = rng(&mut seed);
             let want = masks_scalar(&block);
-            for (name, masks, prefix_xor) in &kernels {
-                assert_eq!(masks(&block), want, "{name}: {block:?}");
-                assert_eq!(prefix_xor(x), Scalar::prefix_xor(x), "{name}: {x:#x}");
+            for (name, k) in &kernels {
+                assert_eq!(k.masks(&block), want, "{name}: {block:?}");
+                assert_eq!(k.prefix_xor(x), Scalar.prefix_xor(x), "{name}: {x:#x}");
             }
         }
-        assert_eq!(
-            detect_level("baseline"),
-            Level::Baseline,
-            "the cap is honoured"
-        );
+    }
+
+    #[test]
+    fn the_cap_is_honoured() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert!(matches!(detect("baseline"), Choice::Sse2(_)));
+            assert!(detect("baseline").avx2().is_none());
+            assert!(!matches!(detect("avx2"), Choice::Avx512(_)));
+            assert_eq!(
+                detect("avx2").avx2().is_some(),
+                Avx2::new().is_some(),
+                "avx2 stays when the CPU has it"
+            );
+            assert_eq!(
+                matches!(detect(""), Choice::Avx512(_)),
+                Avx512::new().is_some()
+            );
+            // The variable, as this process was started with it, reaches
+            // the dispatch (the second pass in `.ci/run` sets `baseline`).
+            if std::env::var(SIMD_VAR).as_deref() == Ok("baseline") {
+                assert!(matches!(choice(), Choice::Sse2(_)));
+            }
+        }
     }
 }
