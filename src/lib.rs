@@ -46,44 +46,33 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-mod context;
 mod decode;
-mod detect;
 mod engine;
-mod entity;
 mod error;
 mod filter;
-mod filter_job;
-mod input;
+mod frame;
+mod io;
 mod json;
-mod keys;
-mod lines;
+mod model;
 mod output;
 pub mod project;
-mod reader;
+mod read;
 mod report;
-mod scan;
-mod search;
-mod skip;
-mod source;
-mod structural;
 mod summary;
-mod timestamp;
-mod v1;
 
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
-pub use entity::{ChannelSource, Entity, Envelope, Kind};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::Filter;
-pub use filter_job::FilterJob;
-pub use input::{Input, MmapChoice};
+pub use filter::job::FilterJob;
+pub use io::input::{Input, MmapChoice};
+pub use io::source::{Compression, MappedFile};
+pub use model::entity::{ChannelSource, Entity, Envelope, Kind};
+pub use model::timestamp::Timestamp;
 pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
 pub use project::{Projection, Values};
-pub use reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
+pub use read::reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
 pub use report::{ErrorMode, Report};
-pub use source::{Compression, MappedFile};
 pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
-pub use timestamp::Timestamp;
 
 /// The README's examples run as doc tests, so they stay true.
 #[cfg(doctest)]

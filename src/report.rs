@@ -5,8 +5,8 @@
 //! combined with [`Report::merge`] in input order, so a parallel run
 //! accounts exactly as the sequential reader does.
 
-use crate::entity::{Entity, Envelope};
 use crate::error::{Error, ErrorKind};
+use crate::model::entity::{Entity, Envelope};
 
 /// What a read has seen so far: every record is accounted for.
 ///

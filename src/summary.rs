@@ -3,11 +3,11 @@
 //! the workers.
 
 use crate::engine::{Engine, Job, Keep, Out};
-use crate::entity::Entity;
-use crate::input::Input;
-use crate::reader::{Format, Reader, ReaderBuilder};
-use crate::source::Compression;
-use crate::timestamp::Timestamp;
+use crate::io::input::Input;
+use crate::io::source::Compression;
+use crate::model::entity::Entity;
+use crate::model::timestamp::Timestamp;
+use crate::read::reader::{Format, Reader, ReaderBuilder};
 use crate::{Report, Result};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! of an entity into borrowed strings and skip everything else, plus the
 //! top level of a line, whose envelope payload is decoded in the same pass.
 
-use crate::entity::Kind;
-use crate::keys::{Key, KeySet, classify, key_of};
+use crate::model::entity::Kind;
+use crate::model::keys::{Key, KeySet, classify, key_of};
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;

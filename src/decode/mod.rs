@@ -9,12 +9,13 @@
 //! structural index ([`crate::json::walk`]), never by parsing it again.
 
 mod fields;
+pub(crate) mod quick;
 mod surrogates;
 
-use crate::entity::{ChannelSource, Entity, Envelope, Fields, Kind};
 use crate::error::ErrorKind;
-use crate::keys::{Key, KeySet};
-use crate::timestamp::Timestamp;
+use crate::model::entity::{ChannelSource, Entity, Envelope, Fields, Kind};
+use crate::model::keys::{Key, KeySet};
+use crate::model::timestamp::Timestamp;
 use fields::{Payload, RawFields, TopFields};
 use serde::de::IgnoredAny;
 use std::borrow::Cow;
@@ -162,7 +163,7 @@ fn too_deep(record: &[u8], limit: usize) -> Option<usize> {
     if opens <= limit {
         return None;
     }
-    let (mut depth, mut strings) = (0usize, crate::structural::StringState::default());
+    let (mut depth, mut strings) = (0usize, crate::json::index::StringState::default());
     for (i, &b) in record.iter().enumerate() {
         if !strings.outside(b) {
             continue;

@@ -4,11 +4,11 @@
 use super::ordered::Ordered;
 use super::{CHUNKS_PER_THREAD, CandidateSearch, Job, Keep, Out, Outcome, QuickTest, Setup};
 use crate::decode::{self, Decoded, Hint, Repairs};
-use crate::entity::{Entity, Kind};
 use crate::error::{ErrorKind, Result};
-use crate::reader::{Framing, ReaderBuilder, detect, lines_format};
+use crate::io::source::{Compression, GZIP_MAGIC, Window};
+use crate::model::entity::{Entity, Kind};
+use crate::read::reader::{Framing, ReaderBuilder, detect, lines_format};
 use crate::report::Report;
-use crate::source::{Compression, GZIP_MAGIC, Window};
 use std::borrow::Cow;
 
 /// One thing a chunk hands the ordered pass, in input order.
@@ -277,7 +277,7 @@ impl<'s, J: Job> Work<'s, J> {
     ) -> ChunkOut<'a, J::Partial> {
         let max_line = self.builder.max_line;
         let mut out = ChunkOut::default();
-        let mut blocks = crate::structural::Blocks::default();
+        let mut blocks = crate::json::index::Blocks::default();
         let mut line = |out: &mut ChunkOut<'a, J::Partial>, line_start: usize, line_end: usize| {
             let line = &input[line_start..line_end];
             if line.len() > max_line {
@@ -289,7 +289,7 @@ impl<'s, J: Job> Work<'s, J> {
             }
             if self.quick.is_some()
                 && let Some(q) =
-                    crate::scan::quick_in(&input[line_start..], line.len(), &mut blocks)
+                    crate::decode::quick::quick_in(&input[line_start..], line.len(), &mut blocks)
                 && self.quick_rules_out(q.type_name, q.created_at)
             {
                 out.report.skipped_by_prefilter += 1;

@@ -40,12 +40,12 @@ mod ordered;
 mod sequential;
 mod stream;
 
-use crate::entity::Entity;
 use crate::error::{Error, ErrorKind, Result};
-use crate::input::Input;
-use crate::reader::{Format, ReaderBuilder};
+use crate::io::input::Input;
+use crate::io::source::Compression;
+use crate::model::entity::Entity;
+use crate::read::reader::{Format, ReaderBuilder};
 use crate::report::Report;
-use crate::source::Compression;
 use std::io::Read;
 use std::path::Path;
 

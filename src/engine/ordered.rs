@@ -5,11 +5,11 @@
 use super::chunks::{ChunkOut, Item};
 use super::stream::BatchMeta;
 use super::{Job, Keep, Out};
-use crate::context::Context;
 use crate::error::{Error, ErrorKind, Position, Result};
-use crate::reader::ReaderBuilder;
+use crate::io::source::LineCursor;
+use crate::read::context::Context;
+use crate::read::reader::ReaderBuilder;
 use crate::report::{Disposition, ErrorPolicy, Report};
-use crate::source::LineCursor;
 use std::path::Path;
 
 pub(crate) struct Ordered<'f, J: Job> {

@@ -4,11 +4,11 @@
 
 use super::stream::FeedRead;
 use super::{Job, Keep, Out, Outcome, Setup};
-use crate::entity::Entity;
 use crate::error::{Error, ErrorKind, Result};
-use crate::reader::Reader;
+use crate::io::source::{Compression, Window};
+use crate::model::entity::Entity;
+use crate::read::reader::Reader;
 use crate::report::ErrorMode;
-use crate::source::{Compression, Window};
 
 /// Gives one entity (or error) from the reader to the job and the sink.
 /// A data error the reader hands out goes to the sink in yield mode and
@@ -59,7 +59,7 @@ where
     sink(Out::Partial(partial))?;
     let (format, compression, bytes) = match reader.reader() {
         Some(r) => (r.format(), r.compression(), r.bytes_read()),
-        None => (crate::reader::Format::Empty, Compression::None, 0),
+        None => (crate::read::reader::Format::Empty, Compression::None, 0),
     };
     Ok(Outcome {
         report: reader.take_report(),

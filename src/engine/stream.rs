@@ -14,8 +14,8 @@ use super::chunks::{ChunkOut, Chunks, Work};
 use super::ordered::Ordered;
 use super::{CHUNKS_PER_THREAD, Job, Out, Outcome, Parallel, Setup};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reader::{Framing, detect, lines_format};
-use crate::source::{self, Compression, Window};
+use crate::io::source::{self, Compression, Window};
+use crate::read::reader::{Framing, detect, lines_format};
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 

@@ -4,8 +4,8 @@
 //! use it (the decoder to find an envelope's payload bytes), so it sits
 //! below both.
 
-use crate::keys::{Key, KeySet, key_of};
-use crate::structural::Blocks;
+use crate::json::index::Blocks;
+use crate::model::keys::{Key, KeySet, key_of};
 
 pub(crate) struct Object<'a> {
     /// The keys of the table it has.

@@ -41,7 +41,7 @@ pub(crate) fn minify_into(json: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(json);
         return;
     }
-    let mut strings = crate::structural::StringState::default();
+    let mut strings = crate::json::index::StringState::default();
     out.extend(
         json.iter()
             .filter(|&&b| !(strings.outside(b) && matches!(b, b' ' | b'\n' | b'\r' | b'\t'))),

@@ -1,7 +1,7 @@
 //! The projection against a `serde_json::Value` oracle.
 
 use super::*;
-use crate::keys::tests::Rng;
+use crate::model::keys::tests::Rng;
 use serde_json::Value as Json;
 
 /// The oracle's answer for a path: the last occurrence of each key (what

@@ -2,8 +2,8 @@
 //! input order, with the filter's raw-bytes rule-outs.
 
 use crate::engine::{CandidateSearch, Job, Keep, QuickTest, RuleOut};
-use crate::entity::Entity;
 use crate::filter::{Filter, Prefilter};
+use crate::model::entity::Entity;
 
 /// A [`Filter`] compiled for the [`Engine`](crate::Engine): its matches are
 /// delivered ([`Out::Entity`](crate::Out::Entity)) in input order.

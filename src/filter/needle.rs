@@ -95,7 +95,7 @@ impl Needle {
         // The structural kernels' choice, so `STREAM_CHAT_EXPORT_SIMD`
         // caps this loop too.
         #[cfg(target_arch = "x86_64")]
-        if let Some(avx2) = crate::structural::choice().avx2() {
+        if let Some(avx2) = crate::json::index::choice().avx2() {
             return self.find_counting_avx2(avx2, text, escapes, hit);
         }
         self.find_counting_from(text, 0, 0, escapes, hit)
@@ -106,7 +106,7 @@ impl Needle {
     #[cfg(target_arch = "x86_64")]
     fn find_counting_avx2(
         &self,
-        avx2: crate::structural::Avx2,
+        avx2: crate::json::index::Avx2,
         text: &[u8],
         mut escapes: Option<&mut Vec<usize>>,
         mut hit: impl FnMut(usize),
@@ -161,7 +161,7 @@ impl Needle {
     #[target_feature(enable = "avx2,popcnt")]
     fn probe_avx2<const ESCAPES: bool>(
         &self,
-        _proof: crate::structural::Avx2,
+        _proof: crate::json::index::Avx2,
         text: &[u8],
         hit: &mut impl FnMut(usize),
         escapes: &mut Vec<usize>,
@@ -351,7 +351,7 @@ mod tests {
     enum Path {
         Fallback,
         #[cfg(target_arch = "x86_64")]
-        Avx2(crate::structural::Avx2),
+        Avx2(crate::json::index::Avx2),
     }
 
     impl Path {
@@ -376,11 +376,11 @@ mod tests {
         #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))] // memmem only
         let mut paths = vec![("memmem", Path::Fallback)];
         #[cfg(target_arch = "x86_64")]
-        if let Some(k) = crate::structural::Avx2::new() {
+        if let Some(k) = crate::json::index::Avx2::new() {
             paths.push(("avx2", Path::Avx2(k)));
         }
         let names: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
-        crate::structural::require_simd("user search", &names);
+        crate::json::index::require_simd("user search", &names);
         paths
     }
 

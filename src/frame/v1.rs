@@ -13,11 +13,11 @@
 //! not a channel object is framed as one record and decoded like a line.
 
 use crate::decode::Hint;
-use crate::entity::Kind;
 use crate::error::{Error, ErrorKind};
-use crate::lines::{Frame, FrameError, RawRecord, error_at};
-use crate::skip::Validator;
-use crate::source::Window;
+use crate::frame::lines::{Frame, FrameError, RawRecord, error_at};
+use crate::io::source::Window;
+use crate::json::skip::Validator;
+use crate::model::entity::Kind;
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy)]
@@ -498,7 +498,7 @@ impl Walker {
     /// Skips one JSON value starting at `self.pos` (at depth `depth` inside
     /// a value opened at `start`), leaving `self.pos` after it. Iterative:
     /// nesting costs no stack. A whole value skipped for good (`discard`,
-    /// depth 0) is also validated on the way (see `crate::skip`): the bytes
+    /// depth 0) is also validated on the way (see `crate::json::skip`): the bytes
     /// of each block are checked before the window may drop them.
     fn scan(
         &mut self,

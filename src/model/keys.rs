@@ -8,7 +8,7 @@
 //! rest, so its output is exact only while both answer alike; one table
 //! makes that true by construction instead of by hand.
 
-use crate::entity::Kind;
+use crate::model::entity::Kind;
 
 /// A key the crate gives a meaning to. Every other key is of no interest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -294,8 +294,8 @@ pub(crate) mod tests {
             Ok(Decoded::Entity(e)) => e,
             _ => return None,
         };
-        let mut blocks = crate::structural::Blocks::default();
-        let quick = crate::scan::quick_in(line.as_bytes(), line.len(), &mut blocks)
+        let mut blocks = crate::json::index::Blocks::default();
+        let quick = crate::decode::quick::quick_in(line.as_bytes(), line.len(), &mut blocks)
             .map(|q| String::from_utf8_lossy(q.type_name).into_owned());
         Some((e.kind(), e.type_name().to_string(), quick))
     }

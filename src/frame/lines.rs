@@ -3,7 +3,7 @@
 
 use crate::decode::Hint;
 use crate::error::{Error, ErrorKind, Position};
-use crate::source::Window;
+use crate::io::source::Window;
 
 /// A record's bytes by absolute offset, and what the framer knows of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

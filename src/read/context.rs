@@ -4,7 +4,7 @@
 //! Shared by the sequential reader and the ordered phase of the parallel
 //! executor, so both resolve identically.
 
-use crate::entity::{ChannelSource, Entity, Kind};
+use crate::model::entity::{ChannelSource, Entity, Kind};
 use crate::report::Report;
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};

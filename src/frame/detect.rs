@@ -4,8 +4,8 @@
 
 use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::Result;
-use crate::source::Window;
-use crate::v1::UNIT_KEYS;
+use crate::frame::v1::UNIT_KEYS;
+use crate::io::source::Window;
 
 /// How an input is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

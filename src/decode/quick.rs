@@ -9,10 +9,10 @@
 //! object, malformed structure. For well-formed JSON its answers equal the
 //! decoder's (tested against it), so the filter's output never changes.
 
-use crate::entity::Kind;
+use crate::json::index::{Blocks, Kernel};
 use crate::json::walk::{Object, Walk, is_ws, trim_ws};
-use crate::keys::{KeySet, classify};
-use crate::structural::{Blocks, Kernel};
+use crate::model::entity::Kind;
+use crate::model::keys::{KeySet, classify};
 
 /// What the quick scan found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub(crate) fn quick_in<'a>(
     len: usize,
     blocks: &'a mut Blocks,
 ) -> Option<Quick<'a>> {
-    crate::structural::dispatch!(
+    crate::json::index::dispatch!(
         fn run<'a>(text: &'a [u8], len: usize, blocks: &'a mut Blocks) -> Option<Quick<'a>> => quick_with
     );
     run(text, len, blocks)

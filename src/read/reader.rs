@@ -11,16 +11,16 @@
 //!   iterator: call [`Reader::next_entity`] in a `while let` loop, or
 //!   [`Reader::for_each`]. Call `into_owned()` on an entity to keep it.
 
-use crate::context::Context;
 use crate::decode::{self, Decoded, Repairs};
-pub(crate) use crate::detect::{Framing, detect};
-use crate::entity::Entity;
 use crate::error::{Error, Position, Result};
-use crate::input::{Input, MmapChoice};
-use crate::lines::{Frame, FrameError, Lines, RawRecord};
+pub(crate) use crate::frame::detect::{Framing, detect};
+use crate::frame::lines::{Frame, FrameError, Lines, RawRecord};
+use crate::frame::v1::{Shape, Walker};
+use crate::io::input::{Input, MmapChoice};
+use crate::io::source::{self, Compression, GZIP_MAGIC, Window};
+use crate::model::entity::Entity;
+use crate::read::context::Context;
 use crate::report::{Disposition, ErrorMode, ErrorPolicy, Report};
-use crate::source::{self, Compression, GZIP_MAGIC, Window};
-use crate::v1::{Shape, Walker};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

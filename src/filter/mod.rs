@@ -10,10 +10,13 @@
 //! - channel: its creator (`created_by`);
 //! - device and other kinds: their `user_id` or `user.id`, when present.
 
-use crate::entity::{Entity, Kind};
 use crate::error::{Error, ErrorKind, Result};
-use crate::timestamp::Timestamp;
+use crate::model::entity::{Entity, Kind};
+use crate::model::timestamp::Timestamp;
 use memchr::memmem;
+
+pub(crate) mod job;
+pub(crate) mod needle;
 
 /// A conjunction of optional predicates; each set is a disjunction.
 /// An empty filter matches everything.
@@ -207,7 +210,7 @@ pub(crate) struct Prefilter {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per filter run; boxing buys nothing
 enum Needles {
-    One(crate::search::Needle),
+    One(crate::filter::needle::Needle),
     Many(aho_corasick::AhoCorasick),
     /// No id at all: nothing can match.
     None,
@@ -220,7 +223,8 @@ impl Needles {
         match needles {
             [] => Needles::None,
             [one] => {
-                let needle = crate::search::Needle::new(one, |b| EXPORT_BYTE_RANK[b as usize]);
+                let needle =
+                    crate::filter::needle::Needle::new(one, |b| EXPORT_BYTE_RANK[b as usize]);
                 Needles::One(match escape_chars {
                     Some(chars) => needle.with_escape_chars(chars),
                     None => needle,

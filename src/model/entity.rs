@@ -1,7 +1,7 @@
 //! `Entity<'a>`: one record of an export, borrowed from the input bytes.
 
+use crate::model::timestamp::Timestamp;
 use crate::project::{Projection, Values};
-use crate::timestamp::Timestamp;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;

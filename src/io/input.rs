@@ -2,7 +2,7 @@
 //! for the reader, the engine and the command-line tool alike.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::{GZIP_MAGIC, MappedFile};
+use crate::io::source::{GZIP_MAGIC, MappedFile};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
