@@ -8,7 +8,7 @@ use crate::error::{ErrorKind, Result};
 use crate::io::source::{Compression, GZIP_MAGIC, Window};
 use crate::model::entity::{Entity, Kind};
 use crate::read::reader::{Framing, ReaderBuilder, detect, lines_format};
-use crate::report::Report;
+use crate::report::{ErrorMode, ErrorPolicy, Report};
 use std::borrow::Cow;
 
 /// One thing a chunk hands the ordered pass, in input order.
@@ -38,11 +38,14 @@ pub(crate) struct ChunkOut<'a, P> {
     /// The job's partial result for the entities taken on the worker.
     pub(crate) partial: P,
     /// Entities and blank lines counted on the worker (errors are counted
-    /// on the ordered pass, which applies the error policy).
+    /// on the ordered pass, which applies the error policy — but for the
+    /// lenient run's errors past the first few, counted here).
     pub(crate) report: Report,
     /// Newlines in the chunk, so a stream can count lines batch by batch
     /// without a pass of its own.
     pub(crate) newlines: u64,
+    /// Errors held in `items`.
+    errors_held: usize,
 }
 
 impl<P: Default> Default for ChunkOut<'_, P> {
@@ -52,6 +55,7 @@ impl<P: Default> Default for ChunkOut<'_, P> {
             partial: P::default(),
             report: Report::default(),
             newlines: 0,
+            errors_held: 0,
         }
     }
 }
@@ -154,6 +158,7 @@ pub(crate) struct Work<'s, J> {
     remember_messages: bool,
     candidates: Option<&'s dyn CandidateSearch>,
     quick: Option<&'s dyn QuickTest>,
+    policy: ErrorPolicy,
 }
 
 impl<'s, J: Job> Work<'s, J> {
@@ -175,6 +180,7 @@ impl<'s, J: Job> Work<'s, J> {
             // needs: no byte prefilter for jobs that resolve channels.
             candidates: if context { None } else { rule_out.candidates },
             quick: rule_out.quick,
+            policy: setup.builder.error_policy(),
         }
     }
 
@@ -192,6 +198,21 @@ impl<'s, J: Job> Work<'s, J> {
             }
         }
         !quick.quick_pass(type_name, created_at)
+    }
+
+    /// Records a bad record for the ordered pass. A lenient run keeps only
+    /// the first errors in full, so a chunk keeps at most that many (the
+    /// run's first errors are among its chunks' first); the rest are
+    /// counted here, which keeps a file of nothing but bad lines from
+    /// holding every error of a batch in memory.
+    fn error<'a>(&self, out: &mut ChunkOut<'a, J::Partial>, kind: ErrorKind, at: u64) {
+        if self.policy.mode == ErrorMode::Lenient && out.errors_held >= self.policy.max_kept {
+            out.report.records += 1;
+            out.report.errors += 1;
+            return;
+        }
+        out.errors_held += 1;
+        out.items.push(Item::Error { kind, at });
     }
 
     /// Hands an entity decoded on a worker to the job, or to the ordered
@@ -250,18 +271,12 @@ impl<'s, J: Job> Work<'s, J> {
                         }
                         Err(err) => {
                             let inner_at = err.position().map_or(0, |p| p.byte);
-                            out.items.push(Item::Error {
-                                kind: err.into_kind(),
-                                at: at + inner_at,
-                            });
+                            self.error(out, err.into_kind(), at + inner_at);
                         }
                     }
                 }
             }
-            Err(de) => out.items.push(Item::Error {
-                kind: de.kind,
-                at: at + de.at as u64,
-            }),
+            Err(de) => self.error(out, de.kind, at + de.at as u64),
         }
     }
 
@@ -281,10 +296,11 @@ impl<'s, J: Job> Work<'s, J> {
         let mut line = |out: &mut ChunkOut<'a, J::Partial>, line_start: usize, line_end: usize| {
             let line = &input[line_start..line_end];
             if line.len() > max_line {
-                out.items.push(Item::Error {
-                    kind: ErrorKind::LineTooLong { max: max_line },
-                    at: base + line_start as u64,
-                });
+                self.error(
+                    out,
+                    ErrorKind::LineTooLong { max: max_line },
+                    base + line_start as u64,
+                );
                 return;
             }
             if self.quick.is_some()
@@ -319,10 +335,11 @@ impl<'s, J: Job> Work<'s, J> {
                     // reports the same whatever its reads look like.
                     let mut long = long_line_starts(text, max_line).into_iter().peekable();
                     let too_long = |out: &mut ChunkOut<'a, J::Partial>, s: usize| {
-                        out.items.push(Item::Error {
-                            kind: ErrorKind::LineTooLong { max: max_line },
-                            at: base + (window + s) as u64,
-                        });
+                        self.error(
+                            out,
+                            ErrorKind::LineTooLong { max: max_line },
+                            base + (window + s) as u64,
+                        );
                     };
                     let mut candidates = 0u64;
                     let mut long_skipped = 0u64;
@@ -379,4 +396,43 @@ fn long_line_starts(text: &[u8], max: usize) -> Vec<usize> {
         starts.push(start);
     }
     starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Filter, FilterJob, Parallel};
+
+    fn held_and_counted(builder: &ReaderBuilder) -> (usize, u64) {
+        let engine = Engine::new(Parallel::new().threads(1)).unwrap();
+        let job = FilterJob::new(Filter::new());
+        let setup = Setup {
+            engine: &engine,
+            job: &job,
+            builder,
+            path: None,
+        };
+        let input = "not json\n".repeat(1000);
+        let out = Work::new(&setup).decode_chunk(input.as_bytes(), 0, 0, input.len());
+        let held = out
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Error { .. }))
+            .count();
+        (held, out.report.errors)
+    }
+
+    /// A lenient chunk of bad lines holds only the errors the run may keep
+    /// in full and counts the rest; yield and strict runs hold them all
+    /// (each is handed out, or the first one stops the run).
+    #[test]
+    fn a_lenient_chunk_holds_only_the_errors_it_may_keep() {
+        let mut b = ReaderBuilder::new();
+        b.max_errors_kept(20);
+        assert_eq!(held_and_counted(&b), (20, 980));
+        b.errors(ErrorMode::Yield);
+        assert_eq!(held_and_counted(&b), (1000, 0));
+        b.errors(ErrorMode::Strict);
+        assert_eq!(held_and_counted(&b), (1000, 0));
+    }
 }
