@@ -218,5 +218,21 @@ fn temporary_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(folder)
+    // tempfile's error names the random temporary path, which means
+    // nothing to the user: say which folder could not take the output.
+    builder.tempfile_in(folder).map_err(|e| {
+        let reason = match e.kind() {
+            io::ErrorKind::NotFound => "no such folder".to_string(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            io::ErrorKind::NotADirectory => "not a folder".to_string(),
+            other => other.to_string(),
+        };
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create the output in folder {}: {reason}",
+                folder.display()
+            ),
+        )
+    })
 }
