@@ -14,8 +14,10 @@ use std::sync::Arc;
 /// without a cid inherit, and recent message ids for reactions.
 pub(crate) struct Context {
     channel: Option<Arc<str>>,
-    messages: HashMap<Box<str>, Arc<str>>,
-    order: VecDeque<Box<str>>,
+    /// Recent message ids and their channels; each id is one allocation,
+    /// shared with `order`.
+    messages: HashMap<Arc<str>, Arc<str>>,
+    order: VecDeque<Arc<str>>,
     capacity: usize,
 }
 
@@ -100,13 +102,17 @@ impl Context {
             Some(c) if &**c == cid => c.clone(),
             _ => Arc::from(cid),
         };
-        if self.messages.insert(id.into(), cid).is_none() {
-            self.order.push_back(id.into());
-            if self.order.len() > self.capacity
-                && let Some(old) = self.order.pop_front()
-            {
-                self.messages.remove(&old);
-            }
+        if let Some(known) = self.messages.get_mut(id) {
+            *known = cid;
+            return;
+        }
+        let id: Arc<str> = Arc::from(id);
+        self.messages.insert(id.clone(), cid);
+        self.order.push_back(id);
+        if self.order.len() > self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.messages.remove(&old);
         }
     }
 }
