@@ -465,11 +465,16 @@ impl<'a> Reader<'a> {
     /// only in strict mode). Entities borrow the reader's buffer.
     pub fn next_entity(&mut self) -> Option<Result<Entity<'_>>> {
         loop {
-            // SAFETY: a known limitation of the current borrow checker (NLL
-            // "problem case #3"): because one branch returns the borrow taken
-            // by `step`, it is kept alive across iterations. It is in fact
-            // either returned at once or dead before the next iteration
-            // begins; the Polonius checker accepts this loop as written.
+            // SAFETY: no value derived from `this` survives a `continue`:
+            // the only arm that loops, `Ok(None)`, holds no borrow, and
+            // `step` leaves only owned state for the next iteration (a unit
+            // to expand is copied into `pending_unit`; errors are
+            // `'static`). So each iteration's reborrow of `self` is unique
+            // while it lives. The cast only works around the current borrow
+            // checker (NLL "problem case #3", which keeps the borrow that one
+            // arm returns alive across iterations). Anything that makes
+            // `Step`, `State::finish` or the `Ok(None)` arm carry a borrow of
+            // the buffers breaks this argument.
             let this: &mut Reader<'a> = unsafe { &mut *(self as *mut Reader<'a>) };
             match this.step() {
                 Some(Ok(Some(entity))) => return Some(Ok(entity)),
