@@ -38,6 +38,7 @@
 mod chunks;
 mod ordered;
 mod sequential;
+mod slice;
 mod stream;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -344,7 +345,7 @@ impl<'r, J: Job> Run<'r, J> {
         F: FnMut(Out<'a, J::Partial>) -> Result<()>,
     {
         let default = ReaderBuilder::new();
-        chunks::run_slice(&self.setup(&default), input, sink)
+        slice::run_slice(&self.setup(&default), input, sink)
     }
 
     /// Runs over a stream — a gzip file, stdin, a socket, any [`Read`] —

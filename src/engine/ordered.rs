@@ -3,7 +3,6 @@
 //! numbers, and hands everything to the sink.
 
 use super::chunks::{ChunkOut, Item};
-use super::stream::BatchMeta;
 use super::{Job, Keep, Out};
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::io::source::LineCursor;
@@ -112,7 +111,7 @@ impl<'f, J: Job> Ordered<'f, J> {
         let input = &data[..meta.len.min(data.len())];
         self.deliver(input, chunks, sink)?;
         self.next_line = line + newlines;
-        if let super::stream::End::Failed(kind) = meta.end {
+        if let End::Failed(kind) = meta.end {
             let position = Position {
                 byte: meta.base + input.len() as u64,
                 line: self.next_line,
@@ -146,4 +145,36 @@ impl<'f, J: Job> Ordered<'f, J> {
         let base = self.lines.origin().0;
         self.lines.line_of(input, base, at)
     }
+}
+
+/// Everything about a batch but its bytes: kept apart so the ordered pass
+/// can take it while the decoded entities still borrow the bytes.
+#[derive(Default)]
+pub(crate) struct BatchMeta {
+    pub(crate) len: usize,
+    /// Absolute offset of `data[0]` in the (decompressed) stream.
+    pub(crate) base: u64,
+    /// First byte to decode: past a byte-order mark in the first batch.
+    pub(crate) start: usize,
+    /// Lines longer than `max_line` dropped before `base`: the offset of
+    /// each one's first byte, and the newlines dropped before it since the
+    /// previous batch.
+    pub(crate) long_lines: Vec<(u64, u64)>,
+    /// Newlines in the bytes dropped between the previous batch and `base`.
+    pub(crate) newlines_dropped: u64,
+    /// Whether the input ends after this batch, and how.
+    pub(crate) end: End,
+}
+
+/// Whether a stream ends after a batch.
+#[derive(Default)]
+pub(crate) enum End {
+    /// More batches follow.
+    #[default]
+    No,
+    /// The input ends here.
+    Eof,
+    /// A read error (`Io` or `Gzip`) ended the input just after this
+    /// batch's bytes.
+    Failed(ErrorKind),
 }

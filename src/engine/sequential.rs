@@ -2,7 +2,6 @@
 //! documents, gzip bytes given as a slice) run the same job on the
 //! sequential reader, which resolves every channel itself.
 
-use super::stream::FeedRead;
 use super::{Job, Keep, Out, Outcome, Setup};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::source::{Compression, Window};
@@ -73,7 +72,7 @@ where
 /// reading thread (inflated ahead when gzip).
 pub(crate) fn run_feed<J, F>(
     setup: &Setup<'_, J>,
-    feed: FeedRead<'_>,
+    feed: impl std::io::Read,
     gzip: bool,
     sink: &mut F,
 ) -> Result<Outcome>

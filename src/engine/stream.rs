@@ -11,7 +11,7 @@
 //! gives exactly what the same bytes in memory give.
 
 use super::chunks::{ChunkOut, Chunks, Work};
-use super::ordered::Ordered;
+use super::ordered::{BatchMeta, End, Ordered};
 use super::{CHUNKS_PER_THREAD, Job, Out, Outcome, Parallel, Setup};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::source::{self, Compression, Window};
@@ -132,38 +132,6 @@ struct Batch {
     /// The batch is `data[..meta.len]`; the rest is room kept for reuse.
     data: Vec<u8>,
     meta: BatchMeta,
-}
-
-/// Everything about a batch but its bytes: kept apart so the ordered pass
-/// can take it while the decoded entities still borrow the bytes.
-#[derive(Default)]
-pub(crate) struct BatchMeta {
-    pub(crate) len: usize,
-    /// Absolute offset of `data[0]` in the (decompressed) stream.
-    pub(crate) base: u64,
-    /// First byte to decode: past a byte-order mark in the first batch.
-    pub(crate) start: usize,
-    /// Lines longer than `max_line` dropped before `base`: the offset of
-    /// each one's first byte, and the newlines dropped before it since the
-    /// previous batch.
-    pub(crate) long_lines: Vec<(u64, u64)>,
-    /// Newlines in the bytes dropped between the previous batch and `base`.
-    pub(crate) newlines_dropped: u64,
-    /// Whether the input ends after this batch, and how.
-    pub(crate) end: End,
-}
-
-/// Whether a stream ends after a batch.
-#[derive(Default)]
-pub(crate) enum End {
-    /// More batches follow.
-    #[default]
-    No,
-    /// The input ends here.
-    Eof,
-    /// A read error (`Io` or `Gzip`) ended the input just after this
-    /// batch's bytes.
-    Failed(ErrorKind),
 }
 
 /// The reading thread's settings.
