@@ -6,6 +6,7 @@ use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::Result;
 use crate::frame::v1::UNIT_KEYS;
 use crate::io::source::Window;
+use crate::json::shape::{read_key, skip_value, skip_ws};
 
 /// How an input is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,88 +194,6 @@ fn long_first_object(prefix: &[u8]) -> bool {
             Some(b'}') => return true,
             _ => return false,
         }
-    }
-}
-
-/// Skips whitespace; the byte then at `*at`, if any.
-fn skip_ws(bytes: &[u8], at: &mut usize) -> Option<u8> {
-    while let Some(&b) = bytes.get(*at) {
-        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-            return Some(b);
-        }
-        *at += 1;
-    }
-    None
-}
-
-/// Reads a key's raw bytes (between its quotes) at `*at` (after
-/// whitespace), leaving `*at` after the closing quote.
-fn read_key<'b>(bytes: &'b [u8], at: &mut usize) -> Option<&'b [u8]> {
-    if skip_ws(bytes, at) != Some(b'"') {
-        return None;
-    }
-    let from = *at + 1;
-    let end = string_end(bytes, from)?;
-    *at = end + 1;
-    Some(&bytes[from..end])
-}
-
-/// The offset of the quote closing a string whose content starts at
-/// `from`.
-fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let i = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
-        if bytes[i] == b'"' {
-            return Some(i);
-        }
-        from = i + 2;
-    }
-}
-
-/// Skips one value at `*at` (structurally: strings and brackets, not
-/// validated: the framer that reads the input does that); false when
-/// `bytes` ends inside it.
-fn skip_value(bytes: &[u8], at: &mut usize) -> bool {
-    match bytes.get(*at) {
-        Some(b'"') => match string_end(bytes, *at + 1) {
-            Some(end) => {
-                *at = end + 1;
-                true
-            }
-            None => false,
-        },
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            while let Some(&b) = bytes.get(*at) {
-                match b {
-                    b'"' => match string_end(bytes, *at + 1) {
-                        Some(end) => *at = end,
-                        None => return false,
-                    },
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            *at += 1;
-                            return true;
-                        }
-                    }
-                    _ => {}
-                }
-                *at += 1;
-            }
-            false
-        }
-        Some(_) => {
-            while let Some(&b) = bytes.get(*at) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                    return true;
-                }
-                *at += 1;
-            }
-            false
-        }
-        None => false,
     }
 }
 
