@@ -11,9 +11,9 @@
 //! first few keys, read structurally: strings and brackets), never from a
 //! parse of the damaged record. After at most a few metadata keys (an
 //! export date, ... — these may be the damaged ones), one of:
-//! - `"channel": {...}, "messages"|"members": [` — a channel object, in
-//!   the order exports write it;
-//! - `"user": {...}, "messages": [` — a user export;
+//! - `"channel": {...}`, then `"messages"|"members": [` — a channel
+//!   object;
+//! - `"user": {...}`, then `"messages": [` — a user export;
 //! - `"<any key>": [{"channel"` — a wrapper of channel objects.
 //!
 //! An envelope key (`type`, `item`, `data` not holding channel objects)
@@ -35,11 +35,15 @@ pub(crate) fn looks_like_unit(record: &[u8]) -> bool {
         return false;
     }
     at += 1;
+    // The array keys that complete the shape begun by a `channel` or
+    // `user` object met so far.
+    let mut want: &[&[u8]] = &[];
     for _ in 0..=METADATA_KEYS {
         let Some((key, value)) = key_and_value(record, &mut at) else {
             return false;
         };
-        let second: &[&[u8]] = match (key, value) {
+        match (key, value) {
+            (_, b'[') if want.contains(&key) => return true,
             // A wrapper (under any name): its array's first element is a
             // channel object.
             (_, b'[') => {
@@ -50,24 +54,17 @@ pub(crate) fn looks_like_unit(record: &[u8]) -> bool {
                         return true;
                     }
                 }
-                &[]
             }
-            (b"channel", b'{') => &[b"messages", b"members"],
-            (b"user", b'{') => &[b"messages"],
+            (b"channel", b'{') => want = &[b"messages", b"members"],
+            (b"user", b'{') if want.is_empty() => want = &[b"messages"],
             // An envelope: a v2 or import line.
             (b"type" | b"item" | b"data", _) => return false,
-            _ => &[],
-        };
+            _ => {}
+        }
         if !skip_value(record, &mut at) || skip_ws(record, &mut at) != Some(b',') {
             return false;
         }
         at += 1;
-        if !second.is_empty() {
-            return matches!(
-                key_and_value(record, &mut at),
-                Some((key, b'[')) if second.contains(&key)
-            );
-        }
     }
     false
 }
@@ -104,7 +101,8 @@ mod tests {
             (r#"{"exported_at":tru,"channels":[{"channel":{}}]}"#, true),
             (r#"{"x":[1,,2],"data":[{"channel":{}}]}"#, true),
             (r#"{"config":{"a":01},"channel":{},"messages":[]}"#, true),
-            (r#"{"user":{"id":"u"},"x":01,"messages":[]}"#, false),
+            (r#"{"user":{"id":"u"},"x":01,"messages":[]}"#, true),
+            (r#"{"channel":{},"x":01,"members":[]}"#, true),
             (r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"channel":{},"messages":[]}"#, false),
             (r#"{"data":{"id":"c"},"channel":{},"messages":[]}"#, false),
         ] {

@@ -6,7 +6,7 @@ use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::Result;
 use crate::frame::v1::UNIT_KEYS;
 use crate::io::source::Window;
-use crate::json::shape::{read_key, skip_value, skip_ws};
+use crate::json::shape::{self, read_key, skip_value, skip_ws};
 
 /// How an input is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +135,33 @@ pub(crate) fn detect(window: &mut Window<'_>) -> Result<(u64, Framing)> {
         // a compact document cut short. The walker frames both (and a
         // truncated single line too: it reports the same one error).
         Err(e) if e.is_eof() => Ok((start, Framing::Document)),
+        // A damaged first line whose value goes on past it (its brackets
+        // do not close on the line): a pretty-printed document damaged
+        // early (`{"exported_at": tru,` then `"channels": [...]`), or a
+        // damaged line of a line file. Judged as a long first line is, by
+        // the keys at the top of the value (read on across lines, within
+        // the look-ahead): only a v1 shape makes it a document.
+        Err(_) if !shape::skip_value(line, &mut 0) => {
+            while window.end() < limit {
+                match window.fill(0) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(error) => {
+                        window.defer(error);
+                        break;
+                    }
+                }
+            }
+            let prefix = window.range(first, limit.min(window.end()));
+            Ok((
+                start,
+                if long_first_object(prefix) {
+                    Framing::Document
+                } else {
+                    Framing::Lines
+                },
+            ))
+        }
         Err(_) => Ok((start, Framing::Lines)),
     }
 }
