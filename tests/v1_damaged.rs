@@ -43,7 +43,11 @@ fn expected(v: &Value) -> Vec<Key> {
     let list = |o: &Value, k: &str, kind: &str, id: &str| -> Vec<Key> {
         o.get(k)
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|e| (kind.to_string(), str_of(e, id))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| (kind.to_string(), str_of(e, id)))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     match v {
@@ -63,7 +67,9 @@ fn expected(v: &Value) -> Vec<Key> {
         Value::Object(o) if o.contains_key("item") => {
             let kind = str_of(v, "type");
             let mut kind = kind.chars();
-            let kind = kind.next().map_or(String::new(), |c| c.to_uppercase().chain(kind).collect());
+            let kind = kind
+                .next()
+                .map_or(String::new(), |c| c.to_uppercase().chain(kind).collect());
             vec![(kind, str_of(&o["item"], "id"))]
         }
         // A wrapper: its arrays of channel objects.
@@ -297,12 +303,16 @@ fn a_damaged_one_line_document_keeps_its_entities() {
             // middle, last without its newline).
             for (where_, file) in [
                 ("first", [&doc[..], b"\n", AFTER, b"\n"].concat()),
-                ("middle", [BEFORE, b"\n", &doc, b"\n", AFTER, b"\n"].concat()),
+                (
+                    "middle",
+                    [BEFORE, b"\n", &doc, b"\n", AFTER, b"\n"].concat(),
+                ),
                 ("last", [BEFORE, b"\n", AFTER, b"\n", &doc].concat()),
                 ("twice", [BEFORE, b"\n", &doc, b"\n", &doc, b"\n"].concat()),
             ] {
                 let label = format!("{label}, {where_} line {}", String::from_utf8_lossy(v));
-                let valid = String::from_utf8_lossy(&file).replace(&*String::from_utf8_lossy(v), "1");
+                let valid =
+                    String::from_utf8_lossy(&file).replace(&*String::from_utf8_lossy(v), "1");
                 let want: Vec<Key> = valid
                     .lines()
                     .flat_map(|l| expected(&serde_json::from_str(l).unwrap()))
@@ -330,9 +340,14 @@ fn a_damaged_entity_in_a_one_line_document() {
         ]
         .concat();
         let label = format!("damaged entity {}", String::from_utf8_lossy(v));
-        let want = [("Channel", "a"), ("Message", "m1"), ("Message", "m3"), ("Member", "u1")]
-            .map(|(k, i)| (k.to_string(), i.to_string()))
-            .to_vec();
+        let want = [
+            ("Channel", "a"),
+            ("Message", "m1"),
+            ("Message", "m3"),
+            ("Member", "u1"),
+        ]
+        .map(|(k, i)| (k.to_string(), i.to_string()))
+        .to_vec();
         let spread = String::from_utf8_lossy(&doc).replace(",{", ",\n{");
         let spread: Vec<u8> = if v.contains(&0xff) {
             doc.iter()

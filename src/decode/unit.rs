@@ -86,8 +86,14 @@ mod tests {
     #[test]
     fn only_the_leading_v1_shapes() {
         for (record, want) in [
-            (r#"{"channel":{"id":"a"},"messages":[{"id":"m1"}],"x":tru}"#, true),
-            (r#" { "channel" : {"id":"a","x":01} , "members" : [] }"#, true),
+            (
+                r#"{"channel":{"id":"a"},"messages":[{"id":"m1"}],"x":tru}"#,
+                true,
+            ),
+            (
+                r#" { "channel" : {"id":"a","x":01} , "members" : [] }"#,
+                true,
+            ),
             (r#"{"user":{"id":"u"},"messages":[],"x":tru}"#, true),
             (r#"{"channels":[ {"channel":{"id":"a"}}],"x":tru}"#, true),
             (r#"{"type":"message","item":{"id":"m1","x":tru}}"#, false),
@@ -103,7 +109,10 @@ mod tests {
             (r#"{"config":{"a":01},"channel":{},"messages":[]}"#, true),
             (r#"{"user":{"id":"u"},"x":01,"messages":[]}"#, true),
             (r#"{"channel":{},"x":01,"members":[]}"#, true),
-            (r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"channel":{},"messages":[]}"#, false),
+            (
+                r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"channel":{},"messages":[]}"#,
+                false,
+            ),
             (r#"{"data":{"id":"c"},"channel":{},"messages":[]}"#, false),
         ] {
             assert_eq!(looks_like_unit(record.as_bytes()), want, "{record}");
