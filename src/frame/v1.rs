@@ -292,7 +292,7 @@ impl Walker {
             _ => {
                 // Read-only values of a channel object (or unknown ones):
                 // skipped, not entities, but validated as they are skipped
-                // (`scan` with `discard`). A damaged one is a non-fatal
+                // (`scan` in `Mode::Discard`). A damaged one is a non-fatal
                 // error, as a damaged entity is: the walk goes on after
                 // the value (its end is found by brackets and strings, as
                 // an entity's is), so the entities around it still come

@@ -30,7 +30,7 @@ pub(super) enum Mode {
 impl Walker {
     /// Skips one JSON value starting at `self.pos` (at depth `depth` inside
     /// a value opened at `start`), leaving `self.pos` after it. Iterative:
-    /// nesting costs no stack. A whole value skipped for good (`discard`,
+    /// nesting costs no stack. A whole value skipped for good (`Mode::Discard`,
     /// depth 0) is also validated on the way (see `crate::json::skip`): the bytes
     /// of each block are checked before the window may drop them. So is a
     /// value scanned in `Mode::Check`, whose problem goes to `checked`.
