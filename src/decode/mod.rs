@@ -11,6 +11,7 @@
 mod fields;
 pub(crate) mod quick;
 mod surrogates;
+mod unit;
 
 use crate::error::ErrorKind;
 use crate::model::entity::{ChannelSource, Entity, Envelope, Fields, Kind};
@@ -88,7 +89,23 @@ pub(crate) fn trim(bytes: &[u8]) -> (usize, &[u8]) {
 
 /// Decodes one record. `offset` is the record's position in the input, so
 /// entities can report it; errors are relative to `bytes`.
+///
+/// A record (a line) that fails to decode but is by its leading structure
+/// a v1 channel object or user export is answered [`Decoded::Unit`], so
+/// the caller walks it and only the damaged part is lost (see `unit`).
 pub(crate) fn decode_record<'a>(
+    bytes: &'a [u8],
+    offset: u64,
+    hint: Hint,
+    repairs: Repairs,
+) -> Result<Decoded<'a>, DecodeError> {
+    match decode_one(bytes, offset, hint, repairs) {
+        Err(_) if hint == Hint::Record && unit::looks_like_unit(bytes) => Ok(Decoded::Unit),
+        decoded => decoded,
+    }
+}
+
+fn decode_one<'a>(
     bytes: &'a [u8],
     offset: u64,
     hint: Hint,

@@ -6,6 +6,7 @@ use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::Result;
 use crate::frame::v1::UNIT_KEYS;
 use crate::io::source::Window;
+use crate::json::shape::{self, read_key, skip_value, skip_ws};
 
 /// How an input is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +135,33 @@ pub(crate) fn detect(window: &mut Window<'_>) -> Result<(u64, Framing)> {
         // a compact document cut short. The walker frames both (and a
         // truncated single line too: it reports the same one error).
         Err(e) if e.is_eof() => Ok((start, Framing::Document)),
+        // A damaged first line whose value goes on past it (its brackets
+        // do not close on the line): a pretty-printed document damaged
+        // early (`{"exported_at": tru,` then `"channels": [...]`), or a
+        // damaged line of a line file. Judged as a long first line is, by
+        // the keys at the top of the value (read on across lines, within
+        // the look-ahead): only a v1 shape makes it a document.
+        Err(_) if !shape::skip_value(line, &mut 0) => {
+            while window.end() < limit {
+                match window.fill(0) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(error) => {
+                        window.defer(error);
+                        break;
+                    }
+                }
+            }
+            let prefix = window.range(first, limit.min(window.end()));
+            Ok((
+                start,
+                if long_first_object(prefix) {
+                    Framing::Document
+                } else {
+                    Framing::Lines
+                },
+            ))
+        }
         Err(_) => Ok((start, Framing::Lines)),
     }
 }
@@ -193,88 +221,6 @@ fn long_first_object(prefix: &[u8]) -> bool {
             Some(b'}') => return true,
             _ => return false,
         }
-    }
-}
-
-/// Skips whitespace; the byte then at `*at`, if any.
-fn skip_ws(bytes: &[u8], at: &mut usize) -> Option<u8> {
-    while let Some(&b) = bytes.get(*at) {
-        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-            return Some(b);
-        }
-        *at += 1;
-    }
-    None
-}
-
-/// Reads a key's raw bytes (between its quotes) at `*at` (after
-/// whitespace), leaving `*at` after the closing quote.
-fn read_key<'b>(bytes: &'b [u8], at: &mut usize) -> Option<&'b [u8]> {
-    if skip_ws(bytes, at) != Some(b'"') {
-        return None;
-    }
-    let from = *at + 1;
-    let end = string_end(bytes, from)?;
-    *at = end + 1;
-    Some(&bytes[from..end])
-}
-
-/// The offset of the quote closing a string whose content starts at
-/// `from`.
-fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let i = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
-        if bytes[i] == b'"' {
-            return Some(i);
-        }
-        from = i + 2;
-    }
-}
-
-/// Skips one value at `*at` (structurally: strings and brackets, not
-/// validated: the framer that reads the input does that); false when
-/// `bytes` ends inside it.
-fn skip_value(bytes: &[u8], at: &mut usize) -> bool {
-    match bytes.get(*at) {
-        Some(b'"') => match string_end(bytes, *at + 1) {
-            Some(end) => {
-                *at = end + 1;
-                true
-            }
-            None => false,
-        },
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            while let Some(&b) = bytes.get(*at) {
-                match b {
-                    b'"' => match string_end(bytes, *at + 1) {
-                        Some(end) => *at = end,
-                        None => return false,
-                    },
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            *at += 1;
-                            return true;
-                        }
-                    }
-                    _ => {}
-                }
-                *at += 1;
-            }
-            false
-        }
-        Some(_) => {
-            while let Some(&b) = bytes.get(*at) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                    return true;
-                }
-                *at += 1;
-            }
-            false
-        }
-        None => false,
     }
 }
 

@@ -16,9 +16,11 @@ use crate::decode::Hint;
 use crate::error::{Error, ErrorKind};
 use crate::frame::lines::{Frame, FrameError, RawRecord, error_at};
 use crate::io::source::Window;
-use crate::json::skip::Validator;
 use crate::model::entity::Kind;
+use scan::{Mode, Scan};
 use std::collections::VecDeque;
+
+mod scan;
 
 #[derive(Debug, Clone, Copy)]
 enum Ctx {
@@ -53,7 +55,10 @@ pub(crate) enum Shape {
 /// The walker's settings and state.
 pub(crate) struct Walker {
     stack: Vec<Ctx>,
-    pending: VecDeque<Frame>,
+    /// Frames (and non-fatal errors) found ahead, in input order.
+    pending: VecDeque<Result<Frame, FrameError>>,
+    /// The problem a `Mode::Check` scan found in the value it framed.
+    checked: Option<FrameError>,
     pos: u64,
     /// Start of the record being framed: bytes from here on must stay in
     /// the window.
@@ -76,16 +81,12 @@ pub(crate) struct Walker {
 
 pub(crate) const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
 
-enum Scan {
-    Complete(u64),
-    TooLarge(Error),
-}
-
 impl Walker {
     pub fn new(start: u64, max_entity: usize, max_depth: usize) -> Walker {
         Walker {
             stack: vec![Ctx::Document],
             pending: VecDeque::new(),
+            checked: None,
             pos: start,
             mark: None,
             floor: None,
@@ -121,8 +122,11 @@ impl Walker {
         if self.pending.is_empty() {
             self.pinned = None;
         }
-        if let Some(frame) = self.pending.pop_front() {
-            return Some(Ok(frame));
+        if let Some(item) = self.pending.pop_front() {
+            if item.as_ref().is_err_and(|e| e.fatal) {
+                self.done = true;
+            }
+            return Some(item);
         }
         if self.done {
             return None;
@@ -288,14 +292,14 @@ impl Walker {
             _ => {
                 // Read-only values of a channel object (or unknown ones):
                 // skipped, not entities, but validated as they are skipped
-                // (`scan` with `discard`). A damaged one is a non-fatal
+                // (`scan` in `Mode::Discard`). A damaged one is a non-fatal
                 // error, as a damaged entity is: the walk goes on after
                 // the value (its end is found by brackets and strings, as
                 // an entity's is), so the entities around it still come
                 // out. If its brackets do not balance, the walk ends
                 // there with a fatal error, as for an entity.
                 let start = self.pos;
-                self.scan(win, start, 0, true)?;
+                self.scan(win, start, 0, Mode::Discard)?;
                 self.mark = None;
                 Ok(None)
             }
@@ -329,6 +333,11 @@ impl Walker {
         // synchronous user export `{user, messages, reactions}`, if such a
         // key follows.
         let mut user: Option<(u64, u64)> = None;
+        // What the values before the unit key held that must come out if
+        // this is a unit: the user of a user export and the problems the
+        // validator found in skipped values, in input order. If the
+        // object is a record instead, the decoder judges it whole.
+        let mut ahead: Vec<Result<Frame, FrameError>> = Vec::new();
         loop {
             if b != b'"' {
                 return self.record_rest(win, start).map(Some);
@@ -339,7 +348,7 @@ impl Walker {
                     // The record is too large: drop the rest of it and go
                     // on after it.
                     self.floor = None;
-                    self.scan(win, self.pos, 1, true)?;
+                    self.scan(win, self.pos, 1, Mode::Discard)?;
                     return Err(FrameError {
                         error,
                         fatal: false,
@@ -355,34 +364,39 @@ impl Walker {
             if UNIT_KEYS.contains(&key.as_str()) || wrapper {
                 // Keys before this one were metadata (an export date, ...):
                 // they are skipped, except the user of a user export.
-                if let Some((user_start, user_end)) = user {
+                if let Some((user_start, _)) = user {
                     // Queued behind the unit's start: keep its bytes
                     // whatever the walk drops meanwhile.
                     self.pinned = Some(user_start);
-                    self.pending.push_back(Frame::Record(RawRecord {
-                        start: user_start,
-                        end: user_end,
-                        hint: Hint::Nested(Kind::User),
-                    }));
                 }
+                self.pending.extend(ahead);
                 return self.enter_unit(win, &key);
             }
             let value_start = self.pos;
             // Sized from the object's start: the record is what must fit.
-            let value_end = match self.scan(win, start, 0, false)? {
+            let value_end = match self.scan(win, start, 0, Mode::Check)? {
                 Scan::Complete(end) => end,
                 Scan::TooLarge(error) => {
                     // Drop the rest of the object too, then go on after it.
                     self.floor = None;
-                    self.scan(win, self.pos, 1, true)?;
+                    self.scan(win, self.pos, 1, Mode::Discard)?;
                     return Err(FrameError {
                         error,
                         fatal: false,
                     });
                 }
             };
-            if top && key == "user" && value == b'{' {
+            let problem = self.checked.take();
+            if top && key == "user" && value == b'{' && user.is_none() {
+                // An entity, decoded (and so checked) as such.
                 user = Some((value_start, value_end));
+                ahead.push(Ok(Frame::Record(RawRecord {
+                    start: value_start,
+                    end: value_end,
+                    hint: Hint::Nested(Kind::User),
+                })));
+            } else if let Some(problem) = problem {
+                ahead.push(Err(problem));
             }
             match self.require(win)? {
                 b',' => {
@@ -455,8 +469,13 @@ impl Walker {
             after_value: false,
             channel_seen: false,
         });
-        if let Some(frame) = self.dispatch(win, key)? {
-            self.pending.push_back(frame);
+        // Queued behind what the probe found before this key; an error
+        // here too, so everything comes out in input order after the
+        // unit's start.
+        match self.dispatch(win, key) {
+            Ok(Some(frame)) => self.pending.push_back(Ok(frame)),
+            Ok(None) => {}
+            Err(e) => self.pending.push_back(Err(e)),
         }
         Ok(Some(Frame::UnitStart))
     }
@@ -484,7 +503,7 @@ impl Walker {
         // over-large record may then be dropped as it is skipped).
         self.floor = None;
         self.mark = Some(start);
-        let scanned = self.scan(win, start, depth, false)?;
+        let scanned = self.scan(win, start, depth, Mode::Keep)?;
         self.mark = None;
         match scanned {
             Scan::Complete(end) => Ok(Frame::Record(RawRecord { start, end, hint })),
@@ -493,167 +512,6 @@ impl Walker {
                 fatal: false,
             }),
         }
-    }
-
-    /// Skips one JSON value starting at `self.pos` (at depth `depth` inside
-    /// a value opened at `start`), leaving `self.pos` after it. Iterative:
-    /// nesting costs no stack. A whole value skipped for good (`discard`,
-    /// depth 0) is also validated on the way (see `crate::json::skip`): the bytes
-    /// of each block are checked before the window may drop them.
-    fn scan(
-        &mut self,
-        win: &mut Window<'_>,
-        start: u64,
-        depth: u32,
-        discard: bool,
-    ) -> Result<Scan, FrameError> {
-        let mut depth = depth;
-        let mut in_string = false;
-        let mut escaped = false;
-        let mut too_large: Option<Error> = None;
-        let first = if depth == 0 { self.require(win)? } else { b'{' };
-        let mut at = self.pos;
-        if depth == 0 && matches!(first, b'}' | b']' | b',' | b':') {
-            return Err(self.unexpected(win, first, "a value"));
-        }
-        let scalar = depth == 0 && !matches!(first, b'{' | b'[' | b'"');
-        let mut check =
-            (discard && depth == 0).then(|| Validator::new(self.max_depth, self.lossy_utf8));
-        loop {
-            let base = win.base();
-            let bytes = win.bytes();
-            let mut i = (at - base) as usize;
-            while i < bytes.len() {
-                let b = bytes[i];
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                        i += 1;
-                    } else if let Some(j) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
-                        i += j;
-                        if bytes[i] == b'\\' {
-                            escaped = true;
-                        } else {
-                            in_string = false;
-                            if depth == 0 {
-                                return self.finish_scan(
-                                    win,
-                                    (start, base + i as u64 + 1),
-                                    discard,
-                                    too_large,
-                                    check.take().map(|v| (v, at)),
-                                );
-                            }
-                        }
-                        i += 1;
-                    } else {
-                        i = bytes.len();
-                    }
-                    continue;
-                }
-                if scalar {
-                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                        return self.finish_scan(
-                            win,
-                            (start, base + i as u64),
-                            discard,
-                            too_large,
-                            check.take().map(|v| (v, at)),
-                        );
-                    }
-                    i += 1;
-                    continue;
-                }
-                match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        if depth == 0 {
-                            self.pos = base + i as u64;
-                            return Err(self.unexpected(win, b, "a value"));
-                        }
-                        depth -= 1;
-                        if depth == 0 {
-                            return self.finish_scan(
-                                win,
-                                (start, base + i as u64 + 1),
-                                discard,
-                                too_large,
-                                check.take().map(|v| (v, at)),
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            if let Some(v) = &mut check {
-                v.feed(&bytes[(at - base) as usize..], at);
-                v.locate(|at| win.line_of(at));
-            }
-            at = base + bytes.len() as u64;
-            if too_large.is_none() && !discard && (at - start) as usize > self.max_entity {
-                too_large = Some(self.too_large_at(win, start));
-            }
-            // An abandoned (too large) or skipped value keeps nothing; a
-            // record keeps its start, and a probed object its own start.
-            let keep = if discard || too_large.is_some() {
-                at
-            } else {
-                self.floor.map_or(start, |f| f.min(start))
-            };
-            self.mark = Some(keep);
-            match win.fill(self.pinned.map_or(keep, |p| p.min(keep))) {
-                Ok(true) => {}
-                Ok(false) if scalar => {
-                    let check = check.take().map(|v| (v, at));
-                    return self.finish_scan(win, (start, at), discard, too_large, check);
-                }
-                Ok(false) => {
-                    self.pos = at;
-                    let mut error = self.truncated(win);
-                    if let Some(e) = too_large {
-                        error.error = e;
-                    }
-                    return Err(error);
-                }
-                Err(error) => return Err(FrameError::fatal(error)),
-            }
-        }
-    }
-
-    /// Ends a scan of `[start, end)`; `check` is the validator of a
-    /// discarded value with the offset from which it has not been fed.
-    fn finish_scan(
-        &mut self,
-        win: &Window<'_>,
-        (start, end): (u64, u64),
-        discard: bool,
-        mut too_large: Option<Error>,
-        check: Option<(Validator, u64)>,
-    ) -> Result<Scan, FrameError> {
-        // The same limit whether or not the entity needed a refill, so
-        // every input path agrees.
-        if too_large.is_none() && !discard && (end - start) as usize > self.max_entity {
-            too_large = Some(self.too_large_at(win, start));
-        }
-        self.pos = end;
-        if let Some((mut v, fed)) = check {
-            v.feed(win.range(fed, end), fed);
-            v.locate(|at| win.line_of(at));
-            let line = v.line();
-            if let Some((at, kind)) = v.finish(end) {
-                let line = line.unwrap_or_else(|| win.line_of(at));
-                return Err(FrameError {
-                    error: Error::at(kind, crate::Position { byte: at, line }),
-                    fatal: false,
-                });
-            }
-        }
-        Ok(match too_large {
-            Some(e) => Scan::TooLarge(e),
-            None => Scan::Complete(end),
-        })
     }
 
     /// Skips whitespace, refilling; the next byte, or `None` at the end.

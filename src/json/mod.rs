@@ -2,5 +2,6 @@
 //! knows about entities or formats.
 
 pub(crate) mod index;
+pub(crate) mod shape;
 pub(crate) mod skip;
 pub(crate) mod walk;
