@@ -180,3 +180,49 @@ fn cli_streams() {
         }
     }
 }
+
+/// `--no-prefilter` is wired through: the same entities come out, and no
+/// line is ruled out undecoded (so every bad line is seen and counted),
+/// where the prefilter rules lines out and says so.
+#[test]
+fn no_prefilter_gives_the_same_output_and_decodes_every_line() {
+    for name in ["v2_item.jsonl", "v2_malformed.jsonl", "user_export.jsonl"] {
+        let file = input_path(name);
+        let run = |extra: &[&str]| {
+            let out = std::process::Command::new(BIN)
+                .arg("filter")
+                .args(["--user", "user-17"])
+                .args(extra)
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{name} {extra:?}");
+            (
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (fast, fast_notes) = run(&[]);
+        let (slow, slow_notes) = run(&["--no-prefilter"]);
+        assert_eq!(fast, slow, "{name}: the same entities");
+        assert!(
+            fast_notes.contains("ruled out by the prefilter"),
+            "{name}: {fast_notes}"
+        );
+        assert!(!slow_notes.contains("ruled out"), "{name}: {slow_notes}");
+        if name == "v2_malformed.jsonl" {
+            // Decoding every line finds every bad one.
+            let bad = |notes: &str| {
+                notes
+                    .find(" bad records skipped")
+                    .and_then(|at| notes[..at].split_whitespace().last()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            assert!(bad(&slow_notes) > 0, "{slow_notes}");
+            assert!(
+                bad(&slow_notes) >= bad(&fast_notes),
+                "{fast_notes} / {slow_notes}"
+            );
+        }
+    }
+}
