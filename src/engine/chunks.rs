@@ -23,16 +23,27 @@ pub(crate) enum Item<'a> {
     /// A message with a channel of its own, remembered for the reactions
     /// that follow it.
     Message { id: Cow<'a, str>, cid: Cow<'a, str> },
-    /// A bad record at absolute offset `at`.
-    Error { kind: ErrorKind, at: u64 },
     /// A v1 channel object on one line begins: nothing is inherited
     /// across it.
     UnitStart,
 }
 
+/// A bad record found on a worker.
+pub(crate) struct ChunkError {
+    /// How many of the chunk's items come before it.
+    pub(crate) after: usize,
+    pub(crate) kind: ErrorKind,
+    /// Its absolute offset.
+    pub(crate) at: u64,
+}
+
 /// What decoding one chunk produced.
 pub(crate) struct ChunkOut<'a, P> {
     pub(crate) items: Vec<Item<'a>>,
+    /// Bad records, in input order, apart from `items` (whose slots are
+    /// sized for an entity: a file of nothing but bad lines would need
+    /// several times its size in them).
+    pub(crate) errors: Vec<ChunkError>,
     /// The job's partial result for the entities taken on the worker.
     pub(crate) partial: P,
     /// Entities and blank lines counted on the worker (errors are counted
@@ -50,6 +61,7 @@ impl<P: Default> Default for ChunkOut<'_, P> {
     fn default() -> Self {
         ChunkOut {
             items: Vec::new(),
+            errors: Vec::new(),
             partial: P::default(),
             report: Report::default(),
             newlines: 0,
@@ -151,7 +163,11 @@ impl<'s, J: Job> Work<'s, J> {
             return;
         }
         out.errors_held += 1;
-        out.items.push(Item::Error { kind, at });
+        out.errors.push(ChunkError {
+            after: out.items.len(),
+            kind,
+            at,
+        });
     }
 
     /// Hands an entity decoded on a worker to the job, or to the ordered
@@ -353,12 +369,7 @@ mod tests {
         };
         let input = "not json\n".repeat(1000);
         let out = Work::new(&setup).decode_chunk(input.as_bytes(), 0, 0, input.len());
-        let held = out
-            .items
-            .iter()
-            .filter(|i| matches!(i, Item::Error { .. }))
-            .count();
-        (held, out.report.errors)
+        (out.errors.len(), out.report.errors)
     }
 
     /// A lenient chunk of bad lines holds only the errors the run may keep

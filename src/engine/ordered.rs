@@ -2,7 +2,7 @@
 //! resolves inherited channels, applies the error policy with line
 //! numbers, and hands everything to the sink.
 
-use super::chunks::{ChunkOut, Item};
+use super::chunks::{ChunkError, ChunkOut, Item};
 use super::{Job, Keep, Out};
 use crate::error::{Error, ErrorKind, Position, Result};
 use crate::io::source::LineCursor;
@@ -61,7 +61,11 @@ impl<'f, J: Job> Ordered<'f, J> {
             // Entities resolved here meet the job with a partial of their
             // own, delivered after the chunk's.
             let mut late: Option<J::Partial> = None;
-            for item in chunk.items {
+            let mut errors = chunk.errors.into_iter().peekable();
+            for (i, item) in chunk.items.into_iter().enumerate() {
+                while let Some(error) = errors.next_if(|e| e.after <= i) {
+                    self.chunk_error(input, error, sink)?;
+                }
                 match item {
                     Item::Deliver(e) => sink(Out::Entity(e))?,
                     Item::Undecided(mut e) => {
@@ -74,11 +78,10 @@ impl<'f, J: Job> Ordered<'f, J> {
                     Item::Channel(cid) => self.context.enter_channel(cid.as_deref()),
                     Item::Message { id, cid } => self.context.remember(&id, &cid),
                     Item::UnitStart => self.context.reset(),
-                    Item::Error { kind, at } => {
-                        let line = self.line_of(input, at);
-                        self.fail(Error::at(kind, Position { byte: at, line }), sink)?;
-                    }
                 }
+            }
+            for error in errors {
+                self.chunk_error(input, error, sink)?;
             }
             sink(Out::Partial(chunk.partial))?;
             if let Some(partial) = late {
@@ -86,6 +89,19 @@ impl<'f, J: Job> Ordered<'f, J> {
             }
         }
         Ok(())
+    }
+
+    /// Numbers a worker's error and applies the error policy to it.
+    fn chunk_error<'a, F>(&mut self, input: &[u8], error: ChunkError, sink: &mut F) -> Result<()>
+    where
+        F: FnMut(Out<'a, J::Partial>) -> Result<()>,
+    {
+        let line = self.line_of(input, error.at);
+        let position = Position {
+            byte: error.at,
+            line,
+        };
+        self.fail(Error::at(error.kind, position), sink)
     }
 
     /// Delivers one batch of a stream: the over-long lines dropped before
