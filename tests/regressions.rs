@@ -582,3 +582,27 @@ fn count_v1(v: &serde_json::Value) -> usize {
             .sum()
     }
 }
+
+/// line_vs_serde: one damaged line (invalid UTF-8, then garbage quotes
+/// that the structural skip reads as "an object, then more on the line")
+/// was framed as a v1 document, and the walker then found an entity in the
+/// garbage (`{"message_is":3}`) that serde_json never sees. A damaged
+/// first line is a document only when its top-level keys are v1 keys; here
+/// it is one line and one error.
+#[test]
+fn damaged_line_with_garbage_after_it_stays_one_error() {
+    let mut data = b"{\"user_id\":\"user-1\",\"last_read\":\"20:1-T08:27:5".to_vec();
+    data.extend(std::iter::repeat_n(0xb5u8, 30));
+    data.extend_from_slice(
+        b"9.745857Z\",\"unread_messages\":get\"reactiOn\"{d\"-id\"}{\"message_id\":On\"{d\"-id\"}{\"message_is\":3}",
+    );
+    let (entities, report) = read(&ReaderBuilder::new(), &data);
+    assert!(entities.is_empty(), "{entities:?}");
+    assert_eq!((report.records, report.errors), (1, 1));
+    assert_eq!(report.first_errors[0].position().map(|p| p.byte), Some(46));
+    // A line after it is still read as a line.
+    data.extend_from_slice(b"\n{\"type\":\"user\",\"item\":{\"id\":\"u1\",\"name\":\"Ann\"}}\n");
+    let (entities, report) = read(&ReaderBuilder::new(), &data);
+    assert_eq!(entities.len(), 1);
+    assert_eq!((report.records, report.errors), (2, 1));
+}

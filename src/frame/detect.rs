@@ -107,7 +107,7 @@ pub(crate) fn detect(window: &mut Window<'_>) -> Result<(u64, Framing)> {
         None if (window.at_eof() || broken) && window.end() <= limit => window.end(),
         None => {
             let prefix = window.range(first, limit.min(window.end()));
-            let framing = if long_first_object(prefix) {
+            let framing = if long_first_object(prefix, true) {
                 Framing::Document
             } else {
                 Framing::Lines
@@ -153,9 +153,12 @@ pub(crate) fn detect(window: &mut Window<'_>) -> Result<(u64, Framing)> {
                 }
             }
             let prefix = window.range(first, limit.min(window.end()));
+            // Only a v1 key makes a damaged line a document: a damaged
+            // record's garbage can look like "an object, then more on the
+            // line" to the structural skip.
             Ok((
                 start,
-                if long_first_object(prefix) {
+                if long_first_object(prefix, false) {
                     Framing::Document
                 } else {
                     Framing::Lines
@@ -184,8 +187,10 @@ pub(crate) fn detect(window: &mut Window<'_>) -> Result<(u64, Framing)> {
 /// `max_line` (it is expanded as a v1 record), just with its memory.
 ///
 /// Keys are compared as written (an escaped spelling is not recognised),
-/// as the walker's wrapper test does.
-fn long_first_object(prefix: &[u8]) -> bool {
+/// as the walker's wrapper test does. `more_on_the_line` says whether an
+/// object that ends with more after it on the line counts as a document
+/// (for an intact long line; not for a damaged one).
+fn long_first_object(prefix: &[u8], more_on_the_line: bool) -> bool {
     let mut at = 1;
     loop {
         let Some(key) = read_key(prefix, &mut at) else {
@@ -218,7 +223,7 @@ fn long_first_object(prefix: &[u8]) -> bool {
         match skip_ws(prefix, &mut at) {
             Some(b',') => at += 1,
             // The object ends and more follows on the same line.
-            Some(b'}') => return true,
+            Some(b'}') => return more_on_the_line,
             _ => return false,
         }
     }
