@@ -226,3 +226,29 @@ fn no_prefilter_gives_the_same_output_and_decodes_every_line() {
         }
     }
 }
+
+/// `--since`/`--until` take a bare date as its midnight UTC: the same
+/// output as the full time, and something is selected.
+#[test]
+fn time_options_take_dates() {
+    let file = input_path("v2_item.jsonl");
+    let run = |since: &str, until: &str| {
+        let out = std::process::Command::new(BIN)
+            .args(["filter", "-q", "--since", since, "--until", until])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{since} {until}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dates = run("2021-02-19", "2021-02-20");
+    let times = run("2021-02-19T00:00:00Z", "2021-02-20T00:00:00Z");
+    assert_eq!(dates, times);
+    assert!(!dates.is_empty());
+    let bad = std::process::Command::new(BIN)
+        .args(["filter", "--since", "2021-02-30"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -69,13 +69,16 @@ impl Filter {
         self
     }
 
-    /// Only entities with `created_at >= since` (RFC3339).
+    /// Only entities with `created_at >= since` (RFC3339, or a date
+    /// `YYYY-MM-DD`: its midnight UTC).
     pub fn since(&mut self, rfc3339: &str) -> Result<&mut Self> {
         self.since = Some(parse_time(rfc3339)?);
         Ok(self)
     }
 
-    /// Only entities with `created_at < until` (RFC3339).
+    /// Only entities with `created_at < until` (RFC3339, or a date
+    /// `YYYY-MM-DD`: its midnight UTC, so `until("2024-04-01")` ends with
+    /// March).
     pub fn until(&mut self, rfc3339: &str) -> Result<&mut Self> {
         self.until = Some(parse_time(rfc3339)?);
         Ok(self)
@@ -174,10 +177,22 @@ fn contains(set: &[String], value: &str) -> bool {
     set.binary_search_by(|x| x.as_str().cmp(value)).is_ok()
 }
 
+/// An RFC3339 time, or a bare date (`YYYY-MM-DD`) as its midnight UTC:
+/// what people type for "since March".
 fn parse_time(text: &str) -> Result<Timestamp> {
-    Timestamp::parse(text).ok_or_else(|| {
+    let is_date = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let parsed = if is_date {
+        Timestamp::parse(&format!("{text}T00:00:00Z"))
+    } else {
+        Timestamp::parse(text)
+    };
+    parsed.ok_or_else(|| {
         Error::new(ErrorKind::Usage(format!(
-            "not an RFC3339 time: {text:?} (expected e.g. 2024-03-01T00:00:00Z)"
+            "not an RFC3339 time or a date: {text:?} (expected e.g. 2024-03-01T00:00:00Z or 2024-03-01)"
         )))
     })
 }
@@ -424,6 +439,24 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bare date is its midnight UTC; anything else that is not RFC3339
+    /// (a bad day, a partial date) is a usage error.
+    #[test]
+    fn time_predicates_take_dates() {
+        let at = |t: &str| parse_time(t).map(|t| t.to_string()).ok();
+        assert_eq!(at("2024-03-01"), at("2024-03-01T00:00:00Z"));
+        assert!(at("2024-03-01").is_some());
+        for bad in [
+            "2024-02-30",
+            "2024-3-01",
+            "2024-03",
+            "20240301",
+            "2024-03-01Z",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn prefilter_sees_escaped_ids() {

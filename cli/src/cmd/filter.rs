@@ -34,11 +34,12 @@ pub struct Args {
     /// Read channel cids from FILE, one per line, as --users-file.
     #[arg(long = "channels-file", value_name = "FILE")]
     channels_files: Vec<PathBuf>,
-    /// Only created_at >= T (RFC3339); entities without created_at fail
-    /// any time predicate.
+    /// Only created_at >= T (RFC3339, or a date YYYY-MM-DD for its
+    /// midnight UTC); entities without created_at fail any time predicate.
     #[arg(long, value_name = "T")]
     since: Option<String>,
-    /// Only created_at < T (RFC3339).
+    /// Only created_at < T (RFC3339, or a date YYYY-MM-DD for its midnight
+    /// UTC).
     #[arg(long, value_name = "T")]
     until: Option<String>,
     /// Only these kinds (message, member, reaction, channel, user, read,
