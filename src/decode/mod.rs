@@ -14,6 +14,7 @@ mod surrogates;
 mod unit;
 
 use crate::error::ErrorKind;
+use crate::json::{is_ws_byte, trim_ws_at};
 use crate::model::entity::{ChannelSource, Entity, Envelope, Fields, Kind};
 use crate::model::keys::{Key, KeySet};
 use crate::model::timestamp::Timestamp;
@@ -73,20 +74,6 @@ impl Repairs {
     }
 }
 
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-/// The record without surrounding JSON whitespace, and where it starts.
-pub(crate) fn trim(bytes: &[u8]) -> (usize, &[u8]) {
-    let start = bytes.iter().position(|&b| !is_ws(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|&b| !is_ws(b))
-        .map_or(start, |e| e + 1);
-    (start, &bytes[start..end])
-}
-
 /// Decodes one record. `offset` is the record's position in the input, so
 /// entities can report it; errors are relative to `bytes`.
 ///
@@ -111,7 +98,7 @@ fn decode_one<'a>(
     hint: Hint,
     repairs: Repairs,
 ) -> Result<Decoded<'a>, DecodeError> {
-    let (lead, record) = trim(bytes);
+    let (lead, record) = trim_ws_at(bytes);
     if record.is_empty() {
         return Ok(Decoded::Blank);
     }
@@ -401,10 +388,7 @@ fn compact_payload(record: &[u8], keys: usize, envelope: Envelope) -> Option<&[u
     // The payload is the last value: it ends before the closing brace.
     let end = payload.iter().rposition(|&b| b == b'}')?;
     let payload = &payload[..end];
-    let payload = &payload[..payload
-        .iter()
-        .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?
-        + 1];
+    let payload = &payload[..payload.iter().rposition(|&b| !is_ws_byte(b))? + 1];
     (payload.first() == Some(&b'{') && payload.last() == Some(&b'}')).then_some(payload)
 }
 

@@ -7,7 +7,7 @@
 /// Skips whitespace; the byte then at `*at`, if any.
 pub(crate) fn skip_ws(bytes: &[u8], at: &mut usize) -> Option<u8> {
     while let Some(&b) = bytes.get(*at) {
-        if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+        if !super::is_ws_byte(b) {
             return Some(b);
         }
         *at += 1;

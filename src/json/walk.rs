@@ -30,15 +30,12 @@ impl<'a> Object<'a> {
 
 /// Whether `b` is all JSON whitespace.
 pub(crate) fn is_ws(b: &[u8]) -> bool {
-    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    b.iter().all(|&c| super::is_ws_byte(c))
 }
 
 /// `b` without surrounding JSON whitespace.
 pub(crate) fn trim_ws(b: &[u8]) -> &[u8] {
-    let is = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
-    let first = b.iter().position(|c| !is(c)).unwrap_or(b.len());
-    let last = b.iter().rposition(|c| !is(c)).map_or(first, |l| l + 1);
-    &b[first..last]
+    super::trim_ws_at(b).1
 }
 
 /// A walk over a record's structural masks.
