@@ -4,27 +4,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stream_chat_export::{
-    Engine, Entity, Filter, FilterJob, Out, Parallel, ReaderBuilder, Report, Result,
-};
+use stream_chat_export::{Filter, Parallel, ReaderBuilder};
 
-/// The engine run of a filter job over bytes in memory.
-fn filter_slice<'a>(
-    b: &ReaderBuilder,
-    p: &Parallel,
-    data: &'a [u8],
-    filter: &Filter,
-    mut sink: impl FnMut(Entity<'a>) -> Result<()>,
-) -> Result<Report> {
-    let engine = Engine::new(p)?;
-    let job = FilterJob::new(filter.clone());
-    let outcome = engine.run(&job).builder(b).slice(data, |out| match out {
-        Out::Entity(e) => sink(e),
-        _ => Ok(()),
-    })?;
-    Ok(outcome.report)
-}
-
+#[path = "engine_filter.rs"]
+mod engine_filter;
+use engine_filter::filter_slice;
 
 type Seen = (Vec<(u64, Vec<u8>, Option<String>)>, Option<(u64, u64, u64)>);
 

@@ -6,44 +6,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::io::{Read, Write};
-use stream_chat_export::{
-    Engine, Entity, Filter, FilterJob, Out, Parallel, ReaderBuilder, Report, Result,
-};
+use stream_chat_export::{Filter, Parallel, ReaderBuilder};
 
-/// The engine run of a filter job over bytes in memory.
-fn filter_slice<'a>(
-    b: &ReaderBuilder,
-    p: &Parallel,
-    data: &'a [u8],
-    filter: &Filter,
-    mut sink: impl FnMut(Entity<'a>) -> Result<()>,
-) -> Result<Report> {
-    let engine = Engine::new(p)?;
-    let job = FilterJob::new(filter.clone());
-    let outcome = engine.run(&job).builder(b).slice(data, |out| match out {
-        Out::Entity(e) => sink(e),
-        _ => Ok(()),
-    })?;
-    Ok(outcome.report)
-}
-
-/// The engine run of a filter job over a stream.
-fn filter_reader(
-    b: &ReaderBuilder,
-    p: &Parallel,
-    input: impl Read + Send,
-    filter: &Filter,
-    mut sink: impl for<'b> FnMut(Entity<'b>) -> Result<()>,
-) -> Result<Report> {
-    let engine = Engine::new(p)?;
-    let job = FilterJob::new(filter.clone());
-    let outcome = engine.run(&job).builder(b).reader(input, |out| match out {
-        Out::Entity(e) => sink(e),
-        _ => Ok(()),
-    })?;
-    Ok(outcome.report)
-}
-
+#[path = "engine_filter.rs"]
+mod engine_filter;
+use engine_filter::{filter_reader, filter_slice};
 
 /// Hands out the bytes in pieces whose sizes come from `sizes`.
 struct Pieces<'a> {
@@ -56,7 +23,9 @@ impl Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let size = self.sizes.get(self.turn % self.sizes.len().max(1)).copied();
         self.turn += 1;
-        let n = (1 + size.unwrap_or(63) as usize).min(buf.len()).min(self.data.len());
+        let n = (1 + size.unwrap_or(63) as usize)
+            .min(buf.len())
+            .min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
         self.data = &self.data[n..];
         Ok(n)
@@ -72,17 +41,28 @@ fn slice(b: &ReaderBuilder, p: &Parallel, data: &[u8], filter: &Filter) -> Optio
         Ok(())
     })
     .ok()?;
-    Some((list, (r.records, r.entities, r.errors, r.skipped_by_prefilter)))
+    Some((
+        list,
+        (r.records, r.entities, r.errors, r.skipped_by_prefilter),
+    ))
 }
 
-fn stream(b: &ReaderBuilder, p: &Parallel, input: impl Read + Send, filter: &Filter) -> Option<Seen> {
+fn stream(
+    b: &ReaderBuilder,
+    p: &Parallel,
+    input: impl Read + Send,
+    filter: &Filter,
+) -> Option<Seen> {
     let mut list = Vec::new();
     let r = filter_reader(b, p, input, filter, |e| {
         list.push((e.offset(), e.record().to_vec(), e.cid().map(str::to_owned)));
         Ok(())
     })
     .ok()?;
-    Some((list, (r.records, r.entities, r.errors, r.skipped_by_prefilter)))
+    Some((
+        list,
+        (r.records, r.entities, r.errors, r.skipped_by_prefilter),
+    ))
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -99,17 +79,28 @@ fuzz_target!(|input: &[u8]| {
     let mut filter = Filter::new();
     if mode & 1 == 1 {
         let users: Vec<&str> = all.iter().filter_map(|e| e.user_id()).collect();
-        filter.user(users.get(pick % users.len().max(1)).copied().unwrap_or("u1"));
+        filter.user(
+            users
+                .get(pick % users.len().max(1))
+                .copied()
+                .unwrap_or("u1"),
+        );
     }
     if mode & 2 == 2 {
         let cids: Vec<&str> = all.iter().filter_map(|e| e.cid()).collect();
-        filter.channel(cids.get(pick % cids.len().max(1)).copied().unwrap_or("messaging:c"));
+        filter.channel(
+            cids.get(pick % cids.len().max(1))
+                .copied()
+                .unwrap_or("messaging:c"),
+        );
     }
     if mode & 4 == 4 {
         let times: Vec<_> = all.iter().filter_map(|e| e.created_at()).collect();
         if !times.is_empty() {
             let since = times[pick % times.len()].to_string();
-            filter.since(&since).expect("a Timestamp's text parses back");
+            filter
+                .since(&since)
+                .expect("a Timestamp's text parses back");
         }
     }
     if mode & 8 == 8 {
@@ -125,7 +116,11 @@ fuzz_target!(|input: &[u8]| {
     let Some(want) = slice(&builder, &p, data, &filter) else {
         return;
     };
-    let plain = Pieces { data, sizes, turn: 0 };
+    let plain = Pieces {
+        data,
+        sizes,
+        turn: 0,
+    };
     let got = stream(&builder, &p, plain, &filter).expect("a lenient stream of in-memory bytes");
     assert_eq!(got.0, want.0, "plain stream: entities");
     assert_eq!(got.1, want.1, "plain stream: counts");
@@ -134,7 +129,11 @@ fuzz_target!(|input: &[u8]| {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(data).unwrap();
         let gz = gz.finish().unwrap();
-        let pieces = Pieces { data: &gz, sizes, turn: 0 };
+        let pieces = Pieces {
+            data: &gz,
+            sizes,
+            turn: 0,
+        };
         let got = stream(&builder, &p, pieces, &filter).expect("a lenient gzip stream");
         assert_eq!(got.0, want.0, "gzip stream: entities");
         assert_eq!(got.1, want.1, "gzip stream: counts");
@@ -149,7 +148,11 @@ fuzz_target!(|input: &[u8]| {
     let mut strict = builder.clone();
     strict.strict(true);
     let slice_err = filter_slice(&strict, &p, data, &filter, |_| Ok(())).err();
-    let pieces = Pieces { data, sizes, turn: 0 };
+    let pieces = Pieces {
+        data,
+        sizes,
+        turn: 0,
+    };
     let stream_err = filter_reader(&strict, &p, pieces, &filter, |_| Ok(())).err();
     assert_eq!(
         slice_err.as_ref().map(|e| (e.to_string(), e.position())),
