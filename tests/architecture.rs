@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// - `report` counts entities; `decode` turns one record into an entity;
 /// - `io` gives bytes, `frame` cuts them into records, `read` is the
 ///   sequential entity API, `engine` the parallel one;
-/// - the jobs and sinks sit on top.
+/// - the jobs and sinks sit on top, beside the export API's `client`.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -32,7 +32,7 @@ const LAYERS: &[&[&str]] = &[
     &["frame"],
     &["read"],
     &["engine"],
-    &["filter", "summary", "output"],
+    &["filter", "summary", "output", "client"],
 ];
 
 /// The longest source file accepted, in lines.
