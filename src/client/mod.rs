@@ -101,7 +101,22 @@ impl Client {
             return Err(Error::Config("the API key is empty".into()));
         }
         let base_url = check_base_url(base_url)?;
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if is_loopback(
+            base_url
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .split('/')
+                .next()
+                .unwrap_or(""),
+        ) {
+            // A proxy from the environment (HTTP_PROXY, ...) cannot reach
+            // this machine's loopback interface: an API served here (a
+            // local gateway, a test double) is reached directly.
+            config = config.proxy(None);
+        }
+        let agent = config
             // Every status is a response to read, not an error: the body
             // of an error response says what went wrong.
             .http_status_as_error(false)

@@ -313,8 +313,10 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, cfg: &Config, base: &str) {
         return;
     };
     state.lock().unwrap().requests.push(req.clone());
-    if let Some(rest) = req.path.strip_prefix("/files/") {
-        return serve_file(&mut conn, state, cfg, rest, &req);
+    if let Some(rest) = req.path.strip_prefix("/exports/") {
+        // Stored as Stream stores them: users' exports apart.
+        let id = rest.rsplit('/').next().unwrap_or("");
+        return serve_file(&mut conn, state, cfg, id, &req);
     }
     // Every API request carries the server credentials.
     if req.query.get("api_key").map(String::as_str) != Some(cfg.key.as_str()) {
@@ -429,7 +431,12 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, cfg: &Config, base: &str) {
                 task.signed += 1;
                 task.first_signature.get_or_insert(task.signed);
                 v["status"] = "completed".into();
-                v["result"] = json!({"url": format!("{base}/files/{}?X-Amz-Signature=sig{}&X-Amz-Expires=86400", task.id, task.signed)});
+                let kind = if task.request.get("user_ids").is_some() {
+                    "users"
+                } else {
+                    "channels"
+                };
+                v["result"] = json!({"url": format!("{base}/exports/{kind}/{}?X-Amz-Signature=sig{}&X-Amz-Expires=86400", task.id, task.signed)});
             }
             drop(st);
             json_reply(&mut conn, 200, v);

@@ -7,8 +7,8 @@ use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use stream_chat_export::{
-    Engine, Error, ErrorKind, Filter, FilterJob, Input, Out, Output, ReaderBuilder, Report, Result,
-    V2Writer, ensure_not_an_input,
+    Engine, Filter, FilterJob, Input, Out, Output, ReaderBuilder, Report, Result, V2Writer,
+    ensure_not_an_input,
 };
 
 /// Write the entities that match every given predicate as v2 lines
@@ -227,10 +227,10 @@ fn print_summary(done: &Done<'_>) {
 /// The predicates of the command line.
 fn build_filter(args: &Args) -> Result<Filter> {
     let mut f = Filter::new();
-    for u in ids(&args.users, &args.users_files, "--user", "user ids")? {
+    for u in crate::args::ids(&args.users, &args.users_files, "--user", "user ids")? {
         f.user(u);
     }
-    for c in ids(
+    for c in crate::args::ids(
         &args.channels,
         &args.channels_files,
         "--channel",
@@ -248,37 +248,6 @@ fn build_filter(args: &Args) -> Result<Filter> {
         f.until(t)?;
     }
     Ok(f)
-}
-
-/// The ids given with `option` plus those listed in `files`, one per line.
-///
-/// An empty id, or a list that yields none, is refused: without it the
-/// predicate would silently vanish and a per-user extract would export
-/// everyone's data.
-fn ids(given: &[String], files: &[PathBuf], option: &str, what: &str) -> Result<Vec<String>> {
-    let usage = |m: String| Error::new(ErrorKind::Usage(m));
-    if given.iter().any(|id| id.trim().is_empty()) {
-        return Err(usage(format!("{option} needs a non-empty value")));
-    }
-    let mut ids = given.to_vec();
-    for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| usage(format!("cannot read {what} from {}: {e}", file.display())))?;
-        let before = ids.len();
-        ids.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from),
-        );
-        if ids.len() == before {
-            return Err(usage(format!(
-                "{}: no {what} in the file (only blank lines); refusing to run without them",
-                file.display()
-            )));
-        }
-    }
-    Ok(ids)
 }
 
 /// Counts the bytes read through it, for progress.
