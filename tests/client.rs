@@ -287,6 +287,35 @@ fn a_request_that_creates_an_export_is_never_retried() {
 }
 
 #[test]
+fn a_lost_answer_is_retried_for_reads_and_never_for_writes() {
+    let fake = FakeStream::start(Config {
+        hang_up_posts: true,
+        ..Config::default()
+    });
+    // The POST may have reached Stream: it is not sent again.
+    let e = client(&fake)
+        .export_channels(&ExportChannels::new(channels(1)))
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert_eq!(fake.posts().len(), 1);
+
+    // A status request that loses its answer is simply asked again.
+    let fake = FakeStream::start(Config {
+        hang_up_first_poll: true,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (task, bytes, _) = export_and_download(&fake, dir.path());
+    assert_eq!(bytes, fake.file_of(&task.0).unwrap());
+    let polls = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/tasks/"))
+        .count();
+    assert_eq!(polls, 1 + 3 + 1, "one lost, three running, one completed");
+}
+
+#[test]
 fn user_exports_take_one_to_25_users() {
     let fake = FakeStream::start(Config::default());
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@
 use super::error::{Error, Result};
 use super::retry::server_delay;
 use super::types::{Completed, Downloaded};
-use super::{Client, shown_url};
+use super::{Client, scrub, shown_url};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -219,7 +219,10 @@ impl Client {
         }
         let mut resp = match request.call() {
             Ok(resp) => resp,
-            Err(e) => return Ok(Attempt::Broken(format!("{}: {e}", shown_url(url)), None)),
+            Err(e) => {
+                let e = scrub(&e.to_string(), &self.key);
+                return Ok(Attempt::Broken(format!("{}: {e}", shown_url(url)), None));
+            }
         };
         let status = resp.status().as_u16();
         let headers = resp.headers();
@@ -283,7 +286,11 @@ impl Client {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     return Ok(Attempt::Broken(
-                        format!("the connection broke after {} bytes: {e}", part.have),
+                        format!(
+                            "the connection broke after {} bytes: {}",
+                            part.have,
+                            scrub(&e.to_string(), &self.key)
+                        ),
                         None,
                     ));
                 }

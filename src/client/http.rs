@@ -52,7 +52,7 @@ impl Client {
         let url = format!("{}{path}", self.base_url);
         let transport = |e: ureq::Error| Error::Transport {
             what: format!("{} {}", method.as_str(), super::shown_url(&url)),
-            message: e.to_string(),
+            message: super::scrub(&e.to_string(), &self.key),
         };
         let result = match method {
             Method::Get => self
@@ -79,7 +79,7 @@ impl Client {
                     method.as_str(),
                     super::shown_url(&url)
                 ),
-                message: e.to_string(),
+                message: super::scrub(&e.to_string(), &self.key),
             })?;
         Ok(Reply {
             status,

@@ -277,6 +277,28 @@ pub(crate) fn shown_url(url: &str) -> String {
     }
 }
 
+/// An error text from below (the HTTP client, the OS) made safe to show:
+/// every URL in it loses its query, and the API key, should it appear,
+/// is masked.
+pub(crate) fn scrub(text: &str, key: &str) -> String {
+    let shown: Vec<String> = text
+        .split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                shown_url(word)
+            } else {
+                word.to_string()
+            }
+        })
+        .collect();
+    let joined = shown.join(" ");
+    if key.is_empty() {
+        joined
+    } else {
+        joined.replace(key, "<api key>")
+    }
+}
+
 /// A task id as one URL path segment: letters, digits, `-`, `_` and `~`
 /// kept, the rest percent-encoded (dots too: `..` must not climb), so an
 /// id cannot change the path.
@@ -318,6 +340,14 @@ mod tests {
             "https://s3.example/a/b.json"
         );
         assert_eq!(shown_url("http://h:1/x?api_key=k"), "http://h:1/x");
+    }
+
+    #[test]
+    fn scrubbed_texts_hold_no_query_or_key() {
+        assert_eq!(
+            scrub("bad uri http://h/x?api_key=K1&s=2: oops K1", "K1"),
+            "bad uri http://h/x oops <api key>"
+        );
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub struct Config {
     pub post_reply: Option<(u16, String)>,
     /// Range requests are ignored (the whole file comes with 200).
     pub ignore_ranges: bool,
+    /// Every export request (POST) gets the connection closed without an
+    /// answer.
+    pub hang_up_posts: bool,
+    /// The first status request of every task gets the connection closed
+    /// without an answer.
+    pub hang_up_first_poll: bool,
 }
 
 impl Default for Config {
@@ -64,6 +70,8 @@ impl Default for Config {
             rate_limit_first_poll: None,
             post_reply: None,
             ignore_ranges: false,
+            hang_up_posts: false,
+            hang_up_first_poll: false,
         }
     }
 }
@@ -134,6 +142,7 @@ struct Task {
     signed: u64,
     first_signature: Option<u64>,
     downloads: usize,
+    hung_up: bool,
 }
 
 #[derive(Default)]
@@ -354,6 +363,9 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, cfg: &Config, base: &str) {
     }
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/export_channels") | ("POST", "/export/users") => {
+            if cfg.hang_up_posts {
+                return;
+            }
             if let Some((status, body)) = &cfg.post_reply {
                 drop(st);
                 return respond(&mut conn, *status, &[], body.as_bytes());
@@ -391,6 +403,7 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, cfg: &Config, base: &str) {
                 signed: 0,
                 first_signature: None,
                 downloads: 0,
+                hung_up: false,
             });
             drop(st);
             json_reply(&mut conn, 201, json!({"task_id": id, "duration": "2.1ms"}));
@@ -402,6 +415,11 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, cfg: &Config, base: &str) {
                 return api_error(&mut conn, 404, 16, "task not found");
             };
             task.polls += 1;
+            if cfg.hang_up_first_poll && !task.hung_up {
+                task.hung_up = true;
+                task.polls -= 1;
+                return;
+            }
             if let (1, Some(secs)) = (task.polls, cfg.rate_limit_first_poll) {
                 drop(st);
                 return respond(
