@@ -51,6 +51,7 @@ mod engine;
 mod error;
 mod filter;
 mod frame;
+mod import;
 mod io;
 mod json;
 mod model;
@@ -64,6 +65,9 @@ pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::Filter;
 pub use filter::job::FilterJob;
+pub use import::{
+    ImportOptions, ImportRules, ImportSummary, Problem, Stage, validate_import,
+};
 pub use io::input::{Input, MmapChoice};
 pub use io::source::{Compression, MappedFile};
 pub use model::entity::{ChannelSource, Entity, Envelope, Kind};
