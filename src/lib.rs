@@ -46,6 +46,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod convert;
 mod decode;
 mod engine;
 mod error;
@@ -61,6 +62,7 @@ mod read;
 mod report;
 mod summary;
 
+pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::Filter;

@@ -41,12 +41,15 @@ pub(crate) struct Index {
     reactions: HashSet<u64>,
     devices: HashSet<u64>,
     counts: [u64; 7],
+    /// Check that members of a channel with a team are in that team
+    /// (stream-cli's rule; the current schemas and docs do not state it).
+    teams: bool,
     /// The latest position in [`ORDER`] seen (current rules).
     order: usize,
 }
 
 impl Index {
-    pub(crate) fn new(options: &ImportOptions) -> Index {
+    pub(crate) fn new(options: &ImportOptions, rules: ImportRules) -> Index {
         let set = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.iter().cloned().collect());
         Index {
             hasher: RandomState::new(),
@@ -60,6 +63,7 @@ impl Index {
             reactions: HashSet::new(),
             devices: HashSet::new(),
             counts: [0; 7],
+            teams: rules == ImportRules::Legacy,
             order: 0,
         }
     }
@@ -327,7 +331,7 @@ impl Index {
         }
         match self.channel(&channel) {
             None => out.push(Index::missing_channel(&channel)),
-            Some(Some(team)) => {
+            Some(Some(team)) if self.teams => {
                 if let Some(teams) = teams
                     && !teams.iter().any(|t| **t == **team)
                 {
@@ -341,7 +345,7 @@ impl Index {
                     ));
                 }
             }
-            Some(None) => {}
+            Some(_) => {}
         }
         if channel.id.is_none()
             && !channel.members.is_empty()

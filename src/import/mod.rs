@@ -18,7 +18,8 @@
 //! field problem is not indexed; indexing reports duplicates), then
 //! references of every item against the whole file (users, channels,
 //! distinct channels by their member set, thread parents and one thread
-//! level, mentioned and quoted messages, reactions' messages, teams), then
+//! level, mentioned and quoted messages, reactions' messages; under the
+//! legacy rules also stream-cli's team rule), then
 //! that every distinct channel (`member_ids`) has a member entry for each
 //! of its users. Messages carry stream-cli's prefixes
 //! (`validation error: `, `reference error: `).
@@ -30,7 +31,7 @@
 mod fields;
 mod index;
 mod legacy;
-mod pattern;
+pub(crate) mod pattern;
 mod schema;
 
 use crate::engine::Engine;
@@ -228,7 +229,7 @@ where
             }
         },
     };
-    let mut index = Index::new(options);
+    let mut index = Index::new(options, rules);
     let mut problems = 0u64;
     let mut count = |p: Problem, sink: &mut F| {
         problems += 1;
