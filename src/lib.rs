@@ -69,6 +69,7 @@ pub use filter::Filter;
 pub use filter::job::FilterJob;
 pub use import::{
     ImportOptions, ImportRules, ImportSummary, Problem, Stage, validate_import,
+    validate_import_input,
 };
 pub use io::input::{Input, MmapChoice};
 pub use io::source::{Compression, MappedFile};

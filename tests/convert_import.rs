@@ -17,8 +17,15 @@ fn fixtures() -> Vec<PathBuf> {
         .filter(|p| p.file_name().unwrap() != "expected.json")
         .collect();
     out.sort();
-    for sample in ["import-jsonl-docs-example.jsonl", "import-legacy-array-stream-cli-valid-data.json"] {
-        out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/samples").join(sample));
+    for sample in [
+        "import-jsonl-docs-example.jsonl",
+        "import-legacy-array-stream-cli-valid-data.json",
+    ] {
+        out.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/samples")
+                .join(sample),
+        );
     }
     out
 }
@@ -54,7 +61,15 @@ fn problems(file: &Path) -> Vec<String> {
 }
 
 /// Message id → (user, channel, created_at, text), as our reader sees it.
-type Messages = BTreeMap<String, (Option<String>, Option<String>, Option<String>, Option<String>)>;
+type Messages = BTreeMap<
+    String,
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+>;
 
 fn messages(file: &Path) -> Messages {
     let mut reader = ReaderBuilder::new().from_path(file).unwrap();
@@ -106,15 +121,23 @@ fn every_fixture_converts_to_a_valid_import_with_the_same_messages() {
             let Some(user) = v.0.clone() else { continue };
             let valid = |c: char| c.is_ascii_alphanumeric() || "@_-".contains(c);
             if !user.chars().all(valid) {
-                let base: String = user.chars().map(|c| if valid(c) { c } else { '_' }).collect();
+                let base: String = user
+                    .chars()
+                    .map(|c| if valid(c) { c } else { '_' })
+                    .collect();
                 let written = got.get(id).and_then(|g| g.0.clone()).unwrap_or_default();
-                assert!(written.starts_with(&format!("{base}-")), "{user} → {written}");
+                assert!(
+                    written.starts_with(&format!("{base}-")),
+                    "{user} → {written}"
+                );
                 assert!(written.chars().all(valid), "{written}");
                 v.0 = Some(written);
             }
         }
         if want != got {
-            failures.push(format!("{name}: messages differ\n want {want:?}\n  got {got:?}\n {summary:?}"));
+            failures.push(format!(
+                "{name}: messages differ\n want {want:?}\n  got {got:?}\n {summary:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

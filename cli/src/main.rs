@@ -34,6 +34,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Validate(cmd::validate::Args),
     Filter(cmd::filter::Args),
+    Convert(cmd::convert::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Filter(args) => cmd::filter::run(args),
+        Command::Convert(args) => cmd::convert::run(&args),
     };
     ExitCode::from(code)
 }

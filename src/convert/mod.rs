@@ -211,7 +211,12 @@ impl ImportConverter {
         };
         let user_bytes: u64 = tables.users.values().map(|u| u.raw.len() as u64).sum();
         let per_user = user_bytes / (tables.users.len() as u64).max(1) + 40;
-        let base: u64 = tables.devices.iter().chain(&tables.bans).map(|d| d.len() as u64 + 40).sum::<u64>()
+        let base: u64 = tables
+            .devices
+            .iter()
+            .chain(&tables.bans)
+            .map(|d| d.len() as u64 + 40)
+            .sum::<u64>()
             + tables.kept_users.len() as u64 * per_user;
         let (mut part, mut size, mut channels_in_part) = (0, base, 0);
         for ch in tables.channels.iter_mut().filter(|c| c.kept) {
@@ -292,13 +297,23 @@ impl ImportConverter {
             let mut channels = Acc::default();
             let mut synthesized = Acc::default();
             for ch in tables.channels.iter().filter(|c| c.kept && c.part == part) {
-                let creator = ch.created_by.clone().filter(|c| !c.is_empty()).or_else(|| ch.first_user.clone());
+                let creator = ch
+                    .created_by
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| ch.first_user.clone());
                 let Some(creator) = creator else {
-                    tables::bump(&mut acc.dropped, "channels without a creator, member or message");
+                    tables::bump(
+                        &mut acc.dropped,
+                        "channels without a creator, member or message",
+                    );
                     continue;
                 };
                 if ch.created_by.as_deref().is_none_or(str::is_empty) {
-                    tables::bump(&mut acc.adjusted, "channels without created_by: their first member or author named");
+                    tables::bump(
+                        &mut acc.adjusted,
+                        "channels without created_by: their first member or author named",
+                    );
                 }
                 rewrite::channel(ch, &creator, &mut channels);
                 users.insert(creator);
@@ -316,7 +331,10 @@ impl ImportConverter {
                 match tables.users.get(id) {
                     Some(u) => rewrite::user(&u.raw, &mut user_lines),
                     None => {
-                        tables::bump(&mut acc.adjusted, "users known only by id (no user object in the input): written with their id");
+                        tables::bump(
+                            &mut acc.adjusted,
+                            "users known only by id (no user object in the input): written with their id",
+                        );
                         rewrite::bare_user(id, &mut user_lines);
                     }
                 }
@@ -347,7 +365,11 @@ impl ImportConverter {
                 .map(|(p, n)| (out.join(p.file_name().unwrap_or_default()), n))
                 .collect();
         }
-        for (kind, name) in [(write::MEMBERS, "member"), (write::MESSAGES, "message"), (write::REACTIONS, "reaction")] {
+        for (kind, name) in [
+            (write::MEMBERS, "member"),
+            (write::MESSAGES, "message"),
+            (write::REACTIONS, "reaction"),
+        ] {
             *written.entry(name).or_default() += spills.written[kind];
         }
         summary.written = written;

@@ -112,7 +112,13 @@ const REACTION_DROPPED: &[&str] = &[
 ];
 
 /// The fields device.schema.json allows (it forbids any other).
-const DEVICE_FIELDS: &[&str] = &["id", "user_id", "push_provider_type", "push_provider_name", "created_at"];
+const DEVICE_FIELDS: &[&str] = &[
+    "id",
+    "user_id",
+    "push_provider_type",
+    "push_provider_name",
+    "created_at",
+];
 
 /// The fields future_channel_ban.schema.json allows.
 const BAN_FIELDS: &[&str] = &["target_id", "created_by", "reason", "shadow", "created_at"];
@@ -140,9 +146,9 @@ pub(crate) fn channel_id(id: &str) -> Cow<'_, str> {
 
 fn sanitize(id: &str, extra: impl Fn(char) -> bool, max: usize) -> String {
     // FNV-1a: fixed, so the mapping never changes between runs.
-    let hash = id
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut out: String = id
         .chars()
         .map(|c| {
@@ -209,13 +215,18 @@ pub(crate) fn user(raw: &str, acc: &mut Acc) {
     }
     // A list of channel mutes as objects (an API response's shape) is not
     // the import's list of cids.
-    if o.get("channel_mutes").is_some_and(|v| !v.get().starts_with("[\"") && v.get() != "[]") {
+    if o.get("channel_mutes")
+        .is_some_and(|v| !v.get().starts_with("[\"") && v.get() != "[]")
+    {
         o.take("channel_mutes");
     }
     o.take("id");
     let import_id = user_id(&id);
     if import_id != id {
-        bump(&mut acc.adjusted, "user ids the import pattern refuses: other characters as _, plus a hash of the id");
+        bump(
+            &mut acc.adjusted,
+            "user ids the import pattern refuses: other characters as _, plus a hash of the id",
+        );
     }
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "id", Value::Str(import_id));
@@ -244,11 +255,18 @@ pub(crate) fn channel(ch: &ChannelEntry, creator: &str, acc: &mut Acc) {
     o.drop_all(CHANNEL_DROPPED);
     let mut fields: Fields<'_> = Vec::new();
     if ch.is_distinct() {
-        push(&mut fields, "member_ids", Value::Strs(user_ids(&ch.members)));
+        push(
+            &mut fields,
+            "member_ids",
+            Value::Strs(user_ids(&ch.members)),
+        );
     } else {
         let id = channel_id(&ch.id);
         if id != ch.id {
-            bump(&mut acc.adjusted, "channel ids the import pattern refuses: other characters as _, plus a hash of the id");
+            bump(
+                &mut acc.adjusted,
+                "channel ids the import pattern refuses: other characters as _, plus a hash of the id",
+            );
         }
         push(&mut fields, "id", Value::Str(id));
     }
@@ -273,7 +291,10 @@ pub(crate) fn member(raw: &[u8], ch: &ChannelEntry, acc: &mut Acc) -> Option<Str
     }
     let invited = o.get("invited").and_then(as_bool) == Some(true);
     if !invited && o.drop_all(&["invite_accepted_at", "invite_rejected_at"]) > 0 {
-        bump(&mut acc.adjusted, "members: invite times without invited=true dropped");
+        bump(
+            &mut acc.adjusted,
+            "members: invite times without invited=true dropped",
+        );
     }
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "user_id", Value::Str(user_id(&user)));
@@ -335,9 +356,15 @@ pub(crate) fn message(
     o.drop_all(&["mentioned_users_ids"]);
 
     // The type, and the rules tied to it.
-    let mut ty = o.take("type").and_then(|v| super::object::as_str(v).map(Cow::into_owned)).unwrap_or_default();
+    let mut ty = o
+        .take("type")
+        .and_then(|v| super::object::as_str(v).map(Cow::into_owned))
+        .unwrap_or_default();
     if !matches!(ty.as_str(), "" | "regular" | "deleted" | "system" | "reply") {
-        bump(&mut acc.adjusted, "messages of type error/ephemeral written as regular");
+        bump(
+            &mut acc.adjusted,
+            "messages of type error/ephemeral written as regular",
+        );
         ty = "regular".into();
     }
     let parent = o.str("parent_id").filter(|p| !p.is_empty());
@@ -364,11 +391,17 @@ pub(crate) fn message(
             &mut acc.adjusted,
             "deleted messages without deleted_at: set from updated_at/created_at",
         );
-        let at = fallback_time.map_or(Value::Str(Cow::Borrowed("0001-01-01T00:00:00Z")), Value::Raw);
+        let at = fallback_time.map_or(
+            Value::Str(Cow::Borrowed("0001-01-01T00:00:00Z")),
+            Value::Raw,
+        );
         push(&mut extra, "deleted_at", at);
     }
     if o.has("deleted_at") && ty != "deleted" {
-        bump(&mut acc.adjusted, "messages with deleted_at given type deleted");
+        bump(
+            &mut acc.adjusted,
+            "messages with deleted_at given type deleted",
+        );
         ty = "deleted".into();
     }
     // Pins: pinned_at and pinned_by_id together, pin_expires only with both.
@@ -386,7 +419,10 @@ pub(crate) fn message(
     // At most 30 attachments.
     let cut = match o.get("attachments").map(elements) {
         Some(all) if all.len() > 30 => {
-            bump(&mut acc.adjusted, "messages with over 30 attachments cut to 30");
+            bump(
+                &mut acc.adjusted,
+                "messages with over 30 attachments cut to 30",
+            );
             let kept: Vec<&str> = all[..30].iter().map(|a| a.get()).collect();
             serde_json::value::RawValue::from_string(format!("[{}]", kept.join(","))).ok()
         }
@@ -411,17 +447,28 @@ pub(crate) fn message(
     }
     if !mentioned.is_empty() {
         acc.users.extend(mentioned.iter().cloned());
-        push(&mut fields, "mentioned_users_ids", Value::Strs(user_ids(&mentioned)));
+        push(
+            &mut fields,
+            "mentioned_users_ids",
+            Value::Strs(user_ids(&mentioned)),
+        );
     }
     if let Some(q) = quoted {
         if t.messages.contains_key(&t.message_hash(&q)) {
             push(&mut fields, "quoted_message_id", Value::Str(Cow::Owned(q)));
         } else {
-            bump(&mut acc.adjusted, "quotes of messages not in the file dropped");
+            bump(
+                &mut acc.adjusted,
+                "quotes of messages not in the file dropped",
+            );
         }
     }
     if let Some(by) = pinned_by {
-        push(&mut fields, "pinned_by_id", Value::Str(Cow::Owned(user_id(&by).into_owned())));
+        push(
+            &mut fields,
+            "pinned_by_id",
+            Value::Str(Cow::Owned(user_id(&by).into_owned())),
+        );
         acc.users.push(by);
     }
     write_item(&mut acc.buf, "message", fields);
@@ -486,18 +533,27 @@ fn reaction_object(
         .or_else(|| o.get("user").and_then(id_of));
     let ty = o.str("type").map(Cow::into_owned);
     let (Some(message), Some(user), Some(ty)) = (message, user, ty) else {
-        bump(&mut acc.dropped, "reactions without a message, user or type");
+        bump(
+            &mut acc.dropped,
+            "reactions without a message, user or type",
+        );
         return false;
     };
     if ty.chars().count() > 30 || !pattern::matches(r"^[\w-+:.]*$", &ty) {
-        bump(&mut acc.dropped, "reactions whose type the import refuses (over 30 characters, or not [\\w-+:.])");
+        bump(
+            &mut acc.dropped,
+            "reactions whose type the import refuses (over 30 characters, or not [\\w-+:.])",
+        );
         return false;
     }
     let created = o.get("created_at").or(o.get("updated_at"));
     let created = match (created, message_time) {
         (Some(c), _) => c,
         (None, Some(m)) => {
-            bump(&mut acc.adjusted, "reactions without created_at given their message's");
+            bump(
+                &mut acc.adjusted,
+                "reactions without created_at given their message's",
+            );
             m
         }
         (None, None) => {
@@ -507,7 +563,11 @@ fn reaction_object(
     };
     o.drop_all(REACTION_DROPPED);
     let mut fields: Fields<'_> = Vec::new();
-    push(&mut fields, "message_id", Value::Str(Cow::Borrowed(&message)));
+    push(
+        &mut fields,
+        "message_id",
+        Value::Str(Cow::Borrowed(&message)),
+    );
     push(&mut fields, "type", Value::Str(Cow::Borrowed(&ty)));
     push(&mut fields, "user_id", Value::Str(user_id(&user)));
     push(&mut fields, "created_at", Value::Raw(created));
@@ -529,13 +589,20 @@ pub(crate) fn device(raw: &str, acc: &mut Acc) -> Option<String> {
     }
     let user = o.str("user_id").map(Cow::into_owned);
     let (Some(user), true, true) = (user, o.has("id"), o.has("push_provider_type")) else {
-        bump(&mut acc.dropped, "devices without id, user_id or push provider");
+        bump(
+            &mut acc.dropped,
+            "devices without id, user_id or push provider",
+        );
         return None;
     };
     let before = o.fields.len();
-    o.fields.retain(|(k, _)| DEVICE_FIELDS.contains(&k.as_ref()) && k != "user_id");
+    o.fields
+        .retain(|(k, _)| DEVICE_FIELDS.contains(&k.as_ref()) && k != "user_id");
     if o.fields.len() + 1 < before {
-        bump(&mut acc.adjusted, "devices: fields the device schema forbids dropped");
+        bump(
+            &mut acc.adjusted,
+            "devices: fields the device schema forbids dropped",
+        );
     }
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "user_id", Value::Str(user_id(&user)));
@@ -550,12 +617,19 @@ pub(crate) fn ban(raw: &str, acc: &mut Acc) -> Option<[String; 2]> {
     let mut repaired = None;
     let mut o = parse(raw.as_bytes(), &mut repaired)?;
     let target = o.str("target_id").map(Cow::into_owned);
-    let by = o.str("created_by").map(Cow::into_owned).or_else(|| o.get("created_by").and_then(id_of));
+    let by = o
+        .str("created_by")
+        .map(Cow::into_owned)
+        .or_else(|| o.get("created_by").and_then(id_of));
     let (Some(target), Some(by)) = (target, by) else {
-        bump(&mut acc.dropped, "future channel bans without target_id or created_by");
+        bump(
+            &mut acc.dropped,
+            "future channel bans without target_id or created_by",
+        );
         return None;
     };
-    o.fields.retain(|(k, _)| BAN_FIELDS.contains(&k.as_ref()) && k != "created_by" && k != "target_id");
+    o.fields
+        .retain(|(k, _)| BAN_FIELDS.contains(&k.as_ref()) && k != "created_by" && k != "target_id");
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "target_id", Value::Str(user_id(&target)));
     push(&mut fields, "created_by", Value::Str(user_id(&by)));

@@ -203,7 +203,11 @@ impl Tables {
     /// authors and creator as members (its identity is its member set, and
     /// an import needs one).
     pub(crate) fn finish(&mut self) {
-        for ch in self.channels.iter_mut().filter(|c| c.is_distinct() && c.members.is_empty()) {
+        for ch in self
+            .channels
+            .iter_mut()
+            .filter(|c| c.is_distinct() && c.members.is_empty())
+        {
             let mut members = std::mem::take(&mut ch.authors);
             members.extend(ch.created_by.iter().filter(|c| !c.is_empty()).cloned());
             ch.members = members;
@@ -236,7 +240,10 @@ pub(crate) fn channel_key(e: &Entity<'_>) -> Option<(String, Option<Vec<String>>
                 .unwrap_or_default();
             members.sort();
             members.dedup();
-            Some((format!("{ty}:!members-{}", members.join(",")), Some(members)))
+            Some((
+                format!("{ty}:!members-{}", members.join(",")),
+                Some(members),
+            ))
         }
         None => e.cid().map(|c| (c.to_string(), None)),
     }
@@ -401,7 +408,10 @@ impl Job for TablesJob<'_> {
                     seen.reactions.push((e.cid().map(str::to_string), bytes));
                 }
             }
-            Kind::Read => bump(&mut seen.dropped, "read states (not part of an import file)"),
+            Kind::Read => bump(
+                &mut seen.dropped,
+                "read states (not part of an import file)",
+            ),
             Kind::Device => {
                 if kept {
                     seen.devices.push(e.raw_str().into());

@@ -73,7 +73,10 @@ impl Job for WriteJob<'_> {
                 match rewrite::member(e.raw(), ch, &mut w.acc) {
                     Some(user) => {
                         if !kept {
-                            bump(&mut w.acc.adjusted, "members of distinct channels brought along");
+                            bump(
+                                &mut w.acc.adjusted,
+                                "members of distinct channels brought along",
+                            );
                         }
                         let dedupe = t.hasher.hash_one((i, &user));
                         w.push(ch.part, MEMBERS, Some(dedupe), start);
@@ -105,7 +108,10 @@ impl Job for WriteJob<'_> {
                     bump(&mut w.acc.dropped, "reactions to messages not in the file");
                     return Keep::Done;
                 }
-                let part = e.cid().and_then(|c| t.channel(c)).map_or(0, |(_, ch)| ch.part);
+                let part = e
+                    .cid()
+                    .and_then(|c| t.channel(c))
+                    .map_or(0, |(_, ch)| ch.part);
                 if rewrite::reaction(e.raw(), &mut w.acc) {
                     w.push(part, REACTIONS, None, start);
                 }
@@ -177,7 +183,10 @@ impl Spills {
             if let Some(key) = line.dedupe
                 && !self.members_seen.insert(key)
             {
-                bump(&mut self.dropped, "duplicate members (same channel and user)");
+                bump(
+                    &mut self.dropped,
+                    "duplicate members (same channel and user)",
+                );
                 continue;
             }
             self.files[line.part][line.kind]

@@ -193,12 +193,30 @@ impl ChannelRef {
 
 /// What the index keeps of a valid item.
 pub(crate) enum Key {
-    User { id: String, teams: Vec<String> },
-    Channel { channel: ChannelRef, team: Option<String> },
-    Member { channel: ChannelRef, user: String },
-    Message { id: String, reply: bool },
-    Reaction { message: String, kind: String, user: String },
-    Device { id: String },
+    User {
+        id: String,
+        teams: Vec<String>,
+    },
+    Channel {
+        channel: ChannelRef,
+        team: Option<String>,
+    },
+    Member {
+        channel: ChannelRef,
+        user: String,
+    },
+    Message {
+        id: String,
+        reply: bool,
+    },
+    Reaction {
+        message: String,
+        kind: String,
+        user: String,
+    },
+    Device {
+        id: String,
+    },
     Ban,
 }
 
@@ -261,7 +279,9 @@ fn check_item(ctx: &Context<'_>, offset: u64, line: u64, bytes: &[u8]) -> Checke
     };
     let type_name = canonical(type_name);
     checked.type_name = Some(type_name);
-    let data = payload.as_object().expect("envelope checked it is an object");
+    let data = payload
+        .as_object()
+        .expect("envelope checked it is an object");
     match ctx.rules {
         ImportRules::Current => {
             let schema = Schemas::for_type(type_name).expect("known type");
@@ -326,7 +346,9 @@ fn key(type_name: &str, data: &Map<String, Value>) -> Key {
         },
         "channel" => Key::Channel {
             channel: ChannelRef::read(data, ["type", "id", "member_ids"]),
-            team: text(data, "team").filter(|t| !t.is_empty()).map(str::to_string),
+            team: text(data, "team")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         },
         "member" => Key::Member {
             channel: ChannelRef::read(data, ["channel_type", "channel_id", "channel_member_ids"]),

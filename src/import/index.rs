@@ -2,9 +2,7 @@
 //! order), the reference checks of pass 2 and the distinct-channel check
 //! of pass 3.
 
-use super::fields::{
-    Chunk, ChannelRef, Checked, Context, Key, canonical, parse, strings, text,
-};
+use super::fields::{ChannelRef, Checked, Chunk, Context, Key, canonical, parse, strings, text};
 use super::schema::quote;
 use super::{ImportOptions, ImportRules, Problem, Stage, envelope};
 use serde_json::{Map, Value};
@@ -107,7 +105,10 @@ impl Index {
                 if new {
                     self.users.insert(h, teams.clone().into_boxed_slice());
                 }
-                (0, (!new).then(|| format!("duplicate user found {}", quote(id))))
+                (
+                    0,
+                    (!new).then(|| format!("duplicate user found {}", quote(id))),
+                )
             }
             Key::Channel { channel, team } => {
                 let h = self.hash(&[&channel.identity()]);
@@ -115,7 +116,8 @@ impl Index {
                 if new {
                     self.channels.insert(h, team.as_deref().map(Box::from));
                     if channel.id.is_none() {
-                        self.distinct.push((item.offset, item.line, channel.clone()));
+                        self.distinct
+                            .push((item.offset, item.line, channel.clone()));
                     }
                 }
                 let message = format!("duplicate channel '{}'", channel.display());
@@ -136,7 +138,10 @@ impl Index {
                 if new {
                     self.messages.insert(h, *reply);
                 }
-                (5, (!new).then(|| format!("duplicate message {}", quote(id))))
+                (
+                    5,
+                    (!new).then(|| format!("duplicate message {}", quote(id))),
+                )
             }
             Key::Reaction {
                 message,
@@ -149,7 +154,10 @@ impl Index {
             }
             Key::Device { id } => {
                 let h = self.hash(&[id.as_bytes()]);
-                (1, (!self.devices.insert(h)).then(|| format!("duplicate device id:{id}")))
+                (
+                    1,
+                    (!self.devices.insert(h)).then(|| format!("duplicate device id:{id}")),
+                )
             }
             Key::Ban => (2, None),
         };
@@ -367,7 +375,10 @@ impl Index {
         }
         let user = text(data, "user").unwrap_or("");
         if !self.user_exists(user) {
-            out.push(format!("user {} doesn't exist (message_id {id})", quote(user)));
+            out.push(format!(
+                "user {} doesn't exist (message_id {id})",
+                quote(user)
+            ));
         }
         if let Some(parent) = text(data, "parent_id").filter(|p| !p.is_empty()) {
             match self.message(parent) {
@@ -416,7 +427,11 @@ impl Index {
             let missing: Vec<&String> = channel
                 .members
                 .iter()
-                .filter(|m| !self.members.contains(&self.hash(&[&identity, m.as_bytes()])))
+                .filter(|m| {
+                    !self
+                        .members
+                        .contains(&self.hash(&[&identity, m.as_bytes()]))
+                })
                 .collect();
             if missing.is_empty() {
                 continue;

@@ -36,9 +36,12 @@ mod schema;
 
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::io::input::Input;
 use index::Index;
 use serde_json::Value;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 /// Which rules a file was judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +202,11 @@ where
         .map_err(|e| crate::Error::new(crate::ErrorKind::Usage(e)))?;
     let mut summary = ImportSummary::default();
     // A byte-order mark is tolerated (offsets still count it).
-    let start = if bytes.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    let start = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
     let first = bytes[start..]
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -240,7 +247,10 @@ where
     for batch in chunks.chunks(batch_len(engine)) {
         let checked: Vec<Vec<fields::Checked>> = engine.pool().install(|| {
             use rayon::prelude::*;
-            batch.par_iter().map(|c| fields::check_chunk(&ctx, c)).collect()
+            batch
+                .par_iter()
+                .map(|c| fields::check_chunk(&ctx, c))
+                .collect()
         });
         for mut item in checked.into_iter().flatten() {
             summary.items += 1;
@@ -275,6 +285,46 @@ where
     summary.problems = problems;
     summary.indexed = index.counts();
     Ok(summary)
+}
+
+/// [`validate_import`] on an [`Input`]: a mapped file is checked in
+/// place; a stream (gzip, stdin, a pipe) is first copied — inflated, for
+/// gzip — to a temporary file that is mapped, so memory stays bounded by
+/// the index whatever the file's size. A gzip stream that does not
+/// inflate is an error naming `path`.
+pub fn validate_import_input<F>(
+    engine: &Engine,
+    input: Input,
+    path: &Path,
+    options: &ImportOptions,
+    sink: F,
+) -> Result<ImportSummary>
+where
+    F: FnMut(Problem) -> Result<()>,
+{
+    let stream = match input {
+        Input::Mapped(map) => return validate_import(engine, map.bytes(), options, sink),
+        Input::Stream(stream) => stream,
+    };
+    let named = |e: std::io::Error| crate::Error::from(e).with_path(path);
+    let mut head = std::io::BufReader::with_capacity(1 << 20, stream);
+    let gzip = std::io::BufRead::fill_buf(&mut head)
+        .map_err(named)?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(head))
+    } else {
+        Box::new(head)
+    };
+    let mut spool = tempfile::tempfile().map_err(named)?;
+    std::io::copy(&mut reader, &mut spool).map_err(named)?;
+    if spool.metadata().map_err(named)?.len() == 0 {
+        return validate_import(engine, b"", options, sink);
+    }
+    // SAFETY: the spool is an unnamed temporary file of this process's
+    // own; nothing else can truncate it while it is mapped.
+    let map = unsafe { memmap2::Mmap::map(&spool) }.map_err(named)?;
+    validate_import(engine, &map, options, sink)
 }
 
 /// Chunks handled per batch: a few per thread, so memory holds one

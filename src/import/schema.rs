@@ -26,7 +26,10 @@ const FILES: &[(&str, &str)] = &[
         "channel_member.schema.json",
         include_str!("schemas/channel_member.schema.json"),
     ),
-    ("device.schema.json", include_str!("schemas/device.schema.json")),
+    (
+        "device.schema.json",
+        include_str!("schemas/device.schema.json"),
+    ),
     (
         "future_channel_ban.schema.json",
         include_str!("schemas/future_channel_ban.schema.json"),
@@ -84,8 +87,7 @@ impl Schemas {
     pub(crate) fn load(lighter_channel_ids: bool) -> Result<Schemas, String> {
         let mut by_id = HashMap::new();
         for (id, text) in FILES {
-            let mut schema: Value =
-                serde_json::from_str(text).map_err(|e| format!("{id}: {e}"))?;
+            let mut schema: Value = serde_json::from_str(text).map_err(|e| format!("{id}: {e}"))?;
             check_keywords(&schema, id)?;
             if lighter_channel_ids && *id == "channel.schema.json" {
                 schema["properties"]["id"]["pattern"] = Value::from(r"^[\w!-]*$");
@@ -221,11 +223,20 @@ impl Schemas {
         }
     }
 
-    fn eval_array(&self, s: &Map<String, Value>, items: &[Value], path: &str, out: &mut Vec<String>) {
+    fn eval_array(
+        &self,
+        s: &Map<String, Value>,
+        items: &[Value],
+        path: &str,
+        out: &mut Vec<String>,
+    ) {
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
             && items.len() as u64 > max
         {
-            out.push(format!("{path} has {} items, at most {max} allowed", items.len()));
+            out.push(format!(
+                "{path} has {} items, at most {max} allowed",
+                items.len()
+            ));
         }
         if let Some(min) = s.get("minItems").and_then(Value::as_u64)
             && (items.len() as u64) < min
