@@ -142,3 +142,162 @@ fn every_fixture_converts_to_a_valid_import_with_the_same_messages() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A v2 export of `channels` channels with `per` messages each, a reply
+/// and reactions, and a distinct channel.
+fn export(channels: usize, per: usize) -> String {
+    let mut out = String::new();
+    for c in 0..channels {
+        out += &format!(
+            r#"{{"type":"channel","item":{{"cid":"messaging:c{c}","type":"messaging","id":"c{c}","created_by":{{"id":"u{c}","name":"U{c}"}},"member_count":2,"config":{{"x":1}}}}}}"#
+        );
+        out.push('\n');
+        for u in [c, c + 1] {
+            out += &format!(
+                r#"{{"type":"member","item":{{"user_id":"u{u}","user":{{"id":"u{u}","updated_at":"2024-01-0{}T00:00:00Z"}},"channel_role":"channel_member"}}}}"#,
+                1 + u % 9
+            );
+            out.push('\n');
+        }
+        for m in 0..per {
+            let parent = if m % 5 == 4 {
+                format!(r#","parent_id":"c{c}-m{}""#, m - 1)
+            } else {
+                String::new()
+            };
+            out += &format!(
+                r#"{{"type":"message","item":{{"id":"c{c}-m{m}","cid":"messaging:c{c}","text":"message {m} of c{c}","user":{{"id":"u{c}"}},"created_at":"2024-02-01T00:00:{:02}Z","reply_count":0,"pinned_at":null{parent}}}}}"#,
+                m % 60
+            );
+            out.push('\n');
+            out += &format!(
+                r#"{{"type":"reaction","item":{{"message_id":"c{c}-m{m}","type":"like","user_id":"u{}","created_at":"2024-02-01T00:01:00Z"}}}}"#,
+                c + 1
+            );
+            out.push('\n');
+        }
+    }
+    out += r#"{"type":"channel","item":{"cid":"messaging:!members-abc","type":"messaging","id":"!members-abc","created_by":{"id":"u0"}}}"#;
+    out += "\n";
+    out += r#"{"type":"member","item":{"user_id":"u0","cid":"messaging:!members-abc"}}"#;
+    out += "\n";
+    out += r#"{"type":"member","item":{"user_id":"u1","cid":"messaging:!members-abc"}}"#;
+    out += "\n";
+    out += r#"{"type":"message","item":{"id":"dm-1","cid":"messaging:!members-abc","text":"psst","user":{"id":"u1"},"created_at":"2024-02-02T00:00:00Z"}}"#;
+    out += "\n";
+    out
+}
+
+#[test]
+fn split_output_parts_are_each_valid_and_hold_every_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.jsonl");
+    std::fs::write(&input, export(6, 20)).unwrap();
+    let out = dir.path().join("import");
+    let summary = convert(std::slice::from_ref(&input), &out, Some(6_000));
+    assert!(summary.parts.len() > 2, "{:?}", summary.parts);
+    assert!(out.is_dir());
+    let mut all = Messages::new();
+    for (part, _) in &summary.parts {
+        assert!(part.starts_with(&out), "{part:?}");
+        assert_eq!(problems(part), Vec::<String>::new(), "{part:?}");
+        for (id, m) in messages(part) {
+            assert!(all.insert(id.clone(), m).is_none(), "{id} in two parts");
+        }
+    }
+    assert_eq!(all, messages(&input));
+    // No temporary file or folder is left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // One part when it fits.
+    let one = dir.path().join("one.jsonl");
+    let summary = convert(std::slice::from_ref(&input), &one, Some(1 << 30));
+    assert_eq!(summary.parts.len(), 1);
+    assert!(one.is_file());
+    assert_eq!(problems(&one), Vec::<String>::new());
+}
+
+#[test]
+fn hostile_text_survives_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "quote \" backslash \\ newline \n tab \t <script>alert('x')</script> nul \u{0} rtl \u{202e}\u{200f}\u{61c} end }\"]}";
+    let text = serde_json::to_string(hostile).unwrap();
+    let line = format!(
+        concat!(
+            r#"{{"type":"channel","item":{{"cid":"messaging:h","type":"messaging","id":"h","created_by":{{"id":"ann","name":{t}}},"name":{t}}}}}"#,
+            "\n",
+            r#"{{"type":"member","item":{{"user_id":"ann","cid":"messaging:h"}}}}"#,
+            "\n",
+            r#"{{"type":"message","item":{{"id":"m1","cid":"messaging:h","text":{t},"html":"\u003cp\u003e","user":{{"id":"ann"}},"created_at":"2024-01-01T00:00:00Z","custom \"key\"\n":{t}}}}}"#,
+            "\n",
+        ),
+        t = text
+    );
+    let input = dir.path().join("hostile.jsonl");
+    std::fs::write(&input, line).unwrap();
+    let out = dir.path().join("out.jsonl");
+    convert(std::slice::from_ref(&input), &out, None);
+    assert_eq!(problems(&out), Vec::<String>::new());
+    let written = std::fs::read_to_string(&out).unwrap();
+    // One item per line: no raw newline inside a value.
+    assert_eq!(written.lines().count(), 4, "{written}");
+    let mut seen = 0;
+    for l in written.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let data = &v["data"];
+        match v["type"].as_str().unwrap() {
+            "message" => {
+                assert_eq!(data["text"], hostile);
+                assert_eq!(data["html"], "<p>");
+                assert_eq!(data["custom \"key\"\n"], hostile);
+                seen += 1;
+            }
+            "channel" => {
+                assert_eq!(data["name"], hostile);
+                seen += 1;
+            }
+            "user" => {
+                assert_eq!(data["name"], hostile);
+                seen += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen, 3);
+    assert_eq!(messages(&out)["m1"].3.as_deref(), Some(hostile));
+}
+
+#[test]
+fn a_filtered_conversion_brings_what_it_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.jsonl");
+    std::fs::write(&input, export(3, 6)).unwrap();
+    let out = dir.path().join("u1.jsonl");
+    let engine = Engine::new(&Parallel::new()).unwrap();
+    let mut filter = Filter::new();
+    filter.user("u1").kind("message");
+    let summary = ImportConverter::new(filter)
+        .run(
+            &engine,
+            &ReaderBuilder::new(),
+            std::slice::from_ref(&input),
+            &mut |p| Input::open(p, MmapChoice::never()),
+            &out,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(problems(&out), Vec::<String>::new());
+    let got = messages(&out);
+    let want: Messages = messages(&input)
+        .into_iter()
+        .filter(|(_, m)| m.0.as_deref() == Some("u1"))
+        .collect();
+    assert_eq!(got, want);
+    // The distinct channel came with both its members; the others' only
+    // channels, no members.
+    assert_eq!(summary.written["member"], 2, "{summary:?}");
+    assert_eq!(summary.written.get("reaction").copied().unwrap_or(0), 0);
+}
