@@ -387,15 +387,15 @@ impl Job for TablesJob<'_> {
                 if let Some(u) = e.get("user").filter(|v| v.get().starts_with('{')) {
                     seen.user(u.get());
                 }
-                match (channel_key(e), e.user_id()) {
-                    (Some((cid, _)), Some(user)) => seen.members.push(MemberSeen {
+                // One without a channel or user is counted when pass 2
+                // drops it.
+                if let (Some((cid, _)), Some(user)) = (channel_key(e), e.user_id()) {
+                    seen.members.push(MemberSeen {
                         cid,
                         user: user.to_string(),
                         kept,
                         bytes,
-                    }),
-                    // Counted when pass 2 drops it.
-                    _ => {}
+                    });
                 }
             }
             Kind::Message => self.message(e, kept, bytes, seen),

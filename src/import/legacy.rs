@@ -45,6 +45,11 @@ fn non_empty_list(data: &Map<String, Value>, key: &str) -> bool {
     matches!(data.get(key), Some(Value::Array(a)) if !a.is_empty())
 }
 
+/// Exactly one of two alternatives is given (neither, or both, is wrong).
+fn exactly_one(a: bool, b: bool) -> bool {
+    a != b
+}
+
 fn user(data: &Map<String, Value>) -> Option<String> {
     let id = field(data, "id");
     if id.is_empty() {
@@ -65,7 +70,7 @@ fn user(data: &Map<String, Value>) -> Option<String> {
 fn channel(data: &Map<String, Value>, lighter: bool) -> Option<String> {
     let id = field(data, "id");
     let distinct = non_empty_list(data, "member_ids");
-    if id.is_empty() == !distinct {
+    if !exactly_one(!id.is_empty(), distinct) {
         return Some("either channel.id or channel.member_ids required".into());
     }
     if id.len() > 64 {
@@ -97,7 +102,10 @@ fn member(data: &Map<String, Value>) -> Option<String> {
     if field(data, "channel_type").is_empty() {
         return Some("member.channel_type required".into());
     }
-    if field(data, "channel_id").is_empty() == !non_empty_list(data, "channel_member_ids") {
+    if !exactly_one(
+        !field(data, "channel_id").is_empty(),
+        non_empty_list(data, "channel_member_ids"),
+    ) {
         return Some("either member.channel_id or member.channel_member_ids required".into());
     }
     None
@@ -114,7 +122,10 @@ fn message(data: &Map<String, Value>) -> Option<String> {
     if field(data, "channel_type").is_empty() {
         return Some("message.channel_type required".into());
     }
-    if field(data, "channel_id").is_empty() == !non_empty_list(data, "channel_member_ids") {
+    if !exactly_one(
+        !field(data, "channel_id").is_empty(),
+        non_empty_list(data, "channel_member_ids"),
+    ) {
         return Some("either message.channel_id or message.channel_member_ids required".into());
     }
     if field(data, "user").is_empty() {

@@ -324,10 +324,8 @@ fn check_keywords(schema: &Value, id: &str) -> Result<(), String> {
                     return Err(format!("{id}: unsupported pattern {p}"));
                 }
             }
-            "format" => {
-                if !matches!(value.as_str(), Some("date-time" | "uri")) {
-                    return Err(format!("{id}: unsupported format {value}"));
-                }
+            "format" if !matches!(value.as_str(), Some("date-time" | "uri")) => {
+                return Err(format!("{id}: unsupported format {value}"));
             }
             _ => {}
         }
