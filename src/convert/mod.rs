@@ -378,6 +378,17 @@ impl ImportConverter {
             .iter()
             .filter(|c| c.kept && c.is_distinct() && c.members.len() > c.recorded.len())
             .count() as u64;
+        let shared = tables
+            .channels
+            .iter()
+            .filter(|c| c.kept && c.named_distinct() && !c.is_distinct())
+            .count() as u64;
+        if shared > 0 {
+            acc.adjusted.insert(
+                "distinct channels whose member set another one has (or that have none): written by their id, rewritten to the import pattern",
+                shared,
+            );
+        }
         if made_up > 0 {
             acc.adjusted.insert(
                 "distinct channels missing member records: made up for their listed users (or, without a list, their authors and creator)",

@@ -56,6 +56,7 @@ const CHANNEL_DROPPED: &[&str] = &[
     "truncated_by",
     "id",
     "type",
+    "member_ids",
 ];
 
 /// Member fields rewritten or read-only.
@@ -66,6 +67,7 @@ const MEMBER_DROPPED: &[&str] = &[
     "channel_cid",
     "channel_type",
     "channel_id",
+    "channel_member_ids",
     "channel",
 ];
 
@@ -76,6 +78,7 @@ const MESSAGE_DROPPED: &[&str] = &[
     "channel",
     "channel_type",
     "channel_id",
+    "channel_member_ids",
     "user",
     "user_id",
     "mentioned_users",

@@ -57,6 +57,8 @@ pub(crate) struct ChannelEntry {
 
     /// Written: a kept item is in it, or its record is kept.
     pub(crate) kept: bool,
+    /// Written by its member set (see [`ChannelEntry::is_distinct`]).
+    pub(crate) distinct: bool,
     /// Estimated bytes of its kept items in the output.
     pub(crate) bytes: u64,
     /// The output part it goes to.
@@ -64,10 +66,16 @@ pub(crate) struct ChannelEntry {
 }
 
 impl ChannelEntry {
-    /// A distinct channel (`!members-…`): written with `member_ids`, since
-    /// the import id pattern refuses its id.
-    pub(crate) fn is_distinct(&self) -> bool {
+    /// Named as a distinct channel (`!members-…`, an id the import
+    /// pattern refuses).
+    pub(crate) fn named_distinct(&self) -> bool {
         self.id.starts_with("!members")
+    }
+
+    /// Written as a distinct channel, with `member_ids` (decided by
+    /// [`Tables::finish`]).
+    pub(crate) fn is_distinct(&self) -> bool {
+        self.distinct
     }
 }
 
@@ -120,6 +128,7 @@ impl Tables {
                     authors: BTreeSet::new(),
                     recorded: BTreeSet::new(),
                     kept: false,
+                    distinct: false,
                     bytes: 0,
                     part: 0,
                 });
@@ -161,7 +170,7 @@ impl Tables {
                 ch.bytes += m.bytes;
             }
             // Only a distinct channel needs its member list.
-            if ch.is_distinct() {
+            if ch.named_distinct() {
                 ch.recorded.insert(m.user.clone());
                 ch.members.insert(m.user);
             }
@@ -171,7 +180,7 @@ impl Tables {
                 let ch = self.channel_mut(cid);
                 if let Some(author) = &m.author {
                     ch.first_user.get_or_insert_with(|| author.clone());
-                    if ch.is_distinct() && ch.members.is_empty() {
+                    if ch.named_distinct() && ch.members.is_empty() {
                         ch.authors.insert(author.clone());
                     }
                 }
@@ -206,14 +215,25 @@ impl Tables {
         for ch in self
             .channels
             .iter_mut()
-            .filter(|c| c.is_distinct() && c.members.is_empty())
+            .filter(|c| c.named_distinct() && c.members.is_empty())
         {
             let mut members = std::mem::take(&mut ch.authors);
             members.extend(ch.created_by.iter().filter(|c| !c.is_empty()).cloned());
             ch.members = members;
         }
+        // A member set names one distinct channel in an import file. Two
+        // exported distinct channels can share one (members left or were
+        // added after creation): the first seen is written by its members,
+        // the others by their ids, rewritten as the pattern requires.
+        let mut sets: std::collections::HashSet<(String, Vec<String>)> = Default::default();
         for ch in &mut self.channels {
             ch.authors = BTreeSet::new();
+            ch.distinct = ch.named_distinct()
+                && !ch.members.is_empty()
+                && sets.insert((ch.ty.clone(), ch.members.iter().cloned().collect()));
+            if !ch.distinct {
+                ch.recorded = BTreeSet::new();
+            }
         }
     }
 }
