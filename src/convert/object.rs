@@ -50,11 +50,21 @@ impl<'de> serde::Deserialize<'de> for Object<'de> {
                 let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
                 while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     let v: &'de RawValue = map.next_value()?;
-                    fields.retain(|(old, _)| *old != k);
-                    if v.get() != "null" {
-                        fields.push((k, v));
-                    }
+                    fields.push((k, v));
                 }
+                // Duplicated keys are rare: look for them once, sorted,
+                // rather than per key.
+                let mut keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
+                keys.sort_unstable();
+                if keys.windows(2).any(|w| w[0] == w[1]) {
+                    let mut kept: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+                    for (k, v) in fields {
+                        kept.retain(|(old, _)| *old != k);
+                        kept.push((k, v));
+                    }
+                    fields = kept;
+                }
+                fields.retain(|(_, v)| v.get() != "null");
                 Ok(Object { fields })
             }
         }

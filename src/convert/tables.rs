@@ -11,6 +11,7 @@ use crate::engine::{Job, Keep};
 use crate::filter::Filter;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 
@@ -244,6 +245,14 @@ impl Tables {
 /// gets an internal `type:!members-…` cid, never written: distinct
 /// channels are written by their member ids.
 pub(crate) fn channel_key(e: &Entity<'_>) -> Option<(String, Option<Vec<String>>)> {
+    // An entity that names its channel (cid, type and id) has no member
+    // list to look for; only the others are searched (a scan of the
+    // record).
+    if e.channel_source() == crate::model::entity::ChannelSource::Own
+        && let Some(cid) = e.cid()
+    {
+        return Some((cid.to_string(), None));
+    }
     let (list_key, type_key) = match e.kind() {
         Kind::Channel => ("member_ids", "type"),
         _ => ("channel_member_ids", "channel_type"),
@@ -324,6 +333,9 @@ pub(crate) struct Seen {
     counted_reactions: u64,
     dropped: Counts,
     last_offset: u64,
+    /// Hashes of the user objects already taken in this chunk.
+    user_bytes: std::collections::HashSet<u64>,
+    user_hasher: RandomState,
 }
 
 impl Seen {
@@ -335,6 +347,11 @@ impl Seen {
     /// A user object (a record or an embedded one); the chunk keeps the
     /// newest per id.
     fn user(&mut self, raw: &str) {
+        // The same embedded object repeats in every message of its author:
+        // a hash of its bytes spares parsing it again in this chunk.
+        if !self.user_bytes.insert(self.user_hasher.hash_one(raw)) {
+            return;
+        }
         #[derive(serde::Deserialize)]
         struct Head<'a> {
             #[serde(borrow)]
@@ -457,15 +474,30 @@ impl Job for TablesJob<'_> {
 
 impl TablesJob<'_> {
     fn message(&self, e: &Entity<'_>, kept: bool, bytes: u64, seen: &mut Seen) {
-        let Ok(object) = Object::parse(e.raw()) else {
+        /// The fields pass 1 reads of a message; serde skips the others
+        /// without building them.
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            user: Option<&'a RawValue>,
+            #[serde(borrow)]
+            pinned_by: Option<&'a RawValue>,
+            #[serde(borrow)]
+            mentioned_users: Option<&'a RawValue>,
+            #[serde(borrow)]
+            latest_reactions: Option<&'a RawValue>,
+            #[serde(borrow)]
+            reaction_counts: Option<&'a RawValue>,
+        }
+        let Ok(object) = serde_json::from_slice::<Head<'_>>(e.raw()) else {
             return;
         };
-        for key in ["user", "pinned_by"] {
-            if let Some(u) = object.get(key).filter(|v| v.get().starts_with('{')) {
+        for u in [object.user, object.pinned_by].into_iter().flatten() {
+            if u.get().starts_with('{') {
                 seen.user(u.get());
             }
         }
-        if let Some(list) = object.get("mentioned_users") {
+        if let Some(list) = object.mentioned_users {
             for u in elements(list) {
                 if u.get().starts_with('{') {
                     seen.user(u.get());
@@ -473,7 +505,7 @@ impl TablesJob<'_> {
             }
         }
         let mut listed_bytes = 0;
-        if let Some(list) = object.get("latest_reactions") {
+        if let Some(list) = object.latest_reactions {
             let reactions = elements(list);
             seen.listed_reactions += reactions.len() as u64;
             for r in reactions {
@@ -485,7 +517,7 @@ impl TablesJob<'_> {
                 }
             }
         }
-        if let Some(counts) = object.get("reaction_counts") {
+        if let Some(counts) = object.reaction_counts {
             let counts: BTreeMap<String, u64> =
                 serde_json::from_str(counts.get()).unwrap_or_default();
             seen.counted_reactions += counts.values().sum::<u64>();
