@@ -74,6 +74,30 @@ const KNOWN: &[&str] = &[
     "else",
 ];
 
+/// Where a value sits in an item (`message.attachments[2].type`), built
+/// on the stack as the evaluation descends and printed only for a
+/// problem: most values have none, and formatting every path would cost
+/// more than checking the value.
+#[derive(Clone, Copy)]
+pub(crate) enum FieldPath<'a> {
+    /// The item's type name.
+    Root(&'a str),
+    /// A key of an object.
+    Key(&'a FieldPath<'a>, &'a str),
+    /// An element of an array.
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldPath::Root(name) => f.write_str(name),
+            FieldPath::Key(parent, key) => write!(f, "{parent}.{}", quote_key(key)),
+            FieldPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// The loaded schemas.
 #[derive(Debug)]
 pub(crate) struct Schemas {
@@ -115,17 +139,21 @@ impl Schemas {
     /// Checks `value` against the schema `id`, naming fields from `path`
     /// (`message`, `message.attachments[2]`); every violation is pushed.
     pub(crate) fn check(&self, id: &str, value: &Value, path: &str, out: &mut Vec<String>) {
+        self.check_at(id, value, &FieldPath::Root(path), out);
+    }
+
+    fn check_at(&self, id: &str, value: &Value, path: &FieldPath<'_>, out: &mut Vec<String>) {
         if let Some(schema) = self.by_id.get(id) {
             self.eval(schema, value, path, out);
         }
     }
 
-    fn eval(&self, schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    fn eval(&self, schema: &Value, value: &Value, path: &FieldPath<'_>, out: &mut Vec<String>) {
         let Some(s) = schema.as_object() else {
             return;
         };
         if let Some(Value::String(r)) = s.get("$ref") {
-            self.check(r, value, path, out);
+            self.check_at(r, value, path, out);
         }
         if let Some(t) = s.get("type")
             && !type_matches(t, value)
@@ -184,13 +212,19 @@ impl Schemas {
         }
     }
 
-    fn passes(&self, schema: &Value, value: &Value, path: &str) -> bool {
+    fn passes(&self, schema: &Value, value: &Value, path: &FieldPath<'_>) -> bool {
         let mut scratch = Vec::new();
         self.eval(schema, value, path, &mut scratch);
         scratch.is_empty()
     }
 
-    fn eval_string(&self, s: &Map<String, Value>, text: &str, path: &str, out: &mut Vec<String>) {
+    fn eval_string(
+        &self,
+        s: &Map<String, Value>,
+        text: &str,
+        path: &FieldPath<'_>,
+        out: &mut Vec<String>,
+    ) {
         // JSON Schema counts lengths in code points.
         let chars = || text.chars().count();
         if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
@@ -227,7 +261,7 @@ impl Schemas {
         &self,
         s: &Map<String, Value>,
         items: &[Value],
-        path: &str,
+        path: &FieldPath<'_>,
         out: &mut Vec<String>,
     ) {
         if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
@@ -245,7 +279,7 @@ impl Schemas {
         }
         if let Some(each) = s.get("items") {
             for (i, item) in items.iter().enumerate() {
-                self.eval(each, item, &format!("{path}[{i}]"), out);
+                self.eval(each, item, &FieldPath::Index(path, i), out);
             }
         }
     }
@@ -254,7 +288,7 @@ impl Schemas {
         &self,
         s: &Map<String, Value>,
         object: &Map<String, Value>,
-        path: &str,
+        path: &FieldPath<'_>,
         out: &mut Vec<String>,
     ) {
         if let Some(Value::Array(required)) = s.get("required") {
@@ -268,7 +302,7 @@ impl Schemas {
         if let Some(properties) = properties {
             for (key, sub) in properties {
                 if let Some(v) = object.get(key) {
-                    self.eval(sub, v, &format!("{path}.{key}"), out);
+                    self.eval(sub, v, &FieldPath::Key(path, key), out);
                 }
             }
         }
@@ -277,8 +311,8 @@ impl Schemas {
                 for key in object.keys() {
                     if !properties.is_some_and(|p| p.contains_key(key)) {
                         out.push(format!(
-                            "{path}.{} is not allowed (the schema allows only its listed fields)",
-                            quote_key(key)
+                            "{} is not allowed (the schema allows only its listed fields)",
+                            FieldPath::Key(path, key)
                         ));
                     }
                 }
@@ -286,7 +320,7 @@ impl Schemas {
             Some(sub @ Value::Object(_)) => {
                 for (key, v) in object {
                     if !properties.is_some_and(|p| p.contains_key(key)) {
-                        self.eval(sub, v, &format!("{path}.{}", quote_key(key)), out);
+                        self.eval(sub, v, &FieldPath::Key(path, key), out);
                     }
                 }
             }
@@ -404,7 +438,7 @@ fn quote_key(key: &str) -> String {
 
 /// The schemas' `anyOf` are all "exactly one of two fields":
 /// `[{required:[a], not:{required:[b]}}, {required:[b], not:{required:[a]}}]`.
-fn describe_any_of(branches: &[Value], path: &str) -> String {
+fn describe_any_of(branches: &[Value], path: &FieldPath<'_>) -> String {
     let firsts: Vec<&str> = branches
         .iter()
         .filter_map(|b| b.get("required")?.get(0)?.as_str())
@@ -419,7 +453,7 @@ fn describe_any_of(branches: &[Value], path: &str) -> String {
 
 /// An `if` schema in words: `message.type is "reply"`,
 /// `message.deleted_at is set`.
-fn describe_condition(cond: &Value, path: &str) -> String {
+fn describe_condition(cond: &Value, path: &FieldPath<'_>) -> String {
     let parts: Vec<String> = cond
         .get("properties")
         .and_then(Value::as_object)
