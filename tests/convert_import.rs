@@ -322,3 +322,30 @@ fn a_filtered_conversion_brings_what_it_references() {
     );
     assert_eq!(summary.written.get("reaction").copied().unwrap_or(0), 0);
 }
+
+#[test]
+fn user_settings_are_cut_to_what_the_schema_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("users.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"type":"user","item":{"id":"ann","online":true,"push_preferences":{"chat_level":"all","call_level":"all","disabled_until":null},"privacy_settings":{"typing_indicators":{"enabled":true,"since":1},"read_receipts":{"enabled":false}},"custom":{"a":[1,2.50,1.0e5,12345678901234567890123]}}}"#,
+            "\n",
+            r#"{"type":"user","item":{"id":"bob","push_preferences":{"call_level":"none"}}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    convert(std::slice::from_ref(&input), &out, None);
+    assert_eq!(problems(&out), Vec::<String>::new());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Numbers keep their digits (values are copied, never re-encoded).
+    assert_eq!(
+        lines[0],
+        r#"{"type":"user","data":{"id":"ann","custom":{"a":[1,2.50,1.0e5,12345678901234567890123]},"push_preferences":{"chat_level":"all"},"privacy_settings":{"read_receipts":{"enabled":false},"typing_indicators":{"enabled":true}}}}"#
+    );
+    assert_eq!(lines[1], r#"{"type":"user","data":{"id":"bob"}}"#);
+}

@@ -231,10 +231,76 @@ pub(crate) fn user(raw: &str, acc: &mut Acc) {
             "user ids the import pattern refuses: other characters as _, plus a hash of the id",
         );
     }
+    // The schema closes these two objects: only its fields, no nulls.
+    let mut settings = Vec::new();
+    for (key, allowed) in [
+        ("push_preferences", &["chat_level", "disabled_until"][..]),
+        (
+            "privacy_settings",
+            &["typing_indicators", "read_receipts", "delivery_receipts"][..],
+        ),
+    ] {
+        if let Some(v) = o.take(key) {
+            match closed_object(v, allowed) {
+                Some((clean, changed)) => {
+                    if changed {
+                        bump(
+                            &mut acc.adjusted,
+                            "users: push_preferences/privacy_settings fields the schema forbids dropped",
+                        );
+                    }
+                    settings.push((key, clean));
+                }
+                None => bump(
+                    &mut acc.adjusted,
+                    "users: push_preferences/privacy_settings fields the schema forbids dropped",
+                ),
+            }
+        }
+    }
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "id", Value::Str(import_id));
     rest(&mut fields, o);
+    for (key, clean) in &settings {
+        push(&mut fields, key, Value::Raw(clean));
+    }
     write_item(&mut acc.buf, "user", fields);
+}
+
+/// An object with only the `allowed` keys and no nulls (a privacy
+/// setting keeps only `{"enabled": bool}`); `None` when nothing is left.
+/// The flag says whether anything was removed.
+fn closed_object(
+    v: &serde_json::value::RawValue,
+    allowed: &[&str],
+) -> Option<(Box<serde_json::value::RawValue>, bool)> {
+    let serde_json::Value::Object(map) = serde_json::from_str(v.get()).ok()? else {
+        return None;
+    };
+    let before = map.len();
+    let mut changed = false;
+    let kept: serde_json::Map<String, serde_json::Value> = map
+        .into_iter()
+        .filter(|(k, v)| allowed.contains(&k.as_str()) && !v.is_null())
+        .filter_map(|(k, v)| match v {
+            // A privacy setting is `{"enabled": bool}`.
+            serde_json::Value::Object(inner) if k != "disabled_until" => {
+                let enabled = inner.get("enabled").filter(|e| e.is_boolean())?.clone();
+                changed |= inner.len() != 1;
+                Some((k, serde_json::json!({ "enabled": enabled })))
+            }
+            other => Some((k, other)),
+        })
+        .collect();
+    changed |= kept.len() != before;
+    if kept.is_empty() {
+        return None;
+    }
+    let text = serde_json::to_string(&kept).ok()?;
+    Some((
+        serde_json::value::RawValue::from_string(text).ok()?,
+        changed,
+    ))
 }
 
 /// A user known only by id.
@@ -433,6 +499,21 @@ pub(crate) fn message(
     };
     if cut.is_some() {
         o.take("attachments");
+    }
+    if let Some(list) = o.get("attachments")
+        && list.get().contains("http:")
+        && elements(list).iter().any(|a| {
+            Object::parse(a.get().as_bytes()).is_ok_and(|a| {
+                ["image_url", "thumb_url", "asset_url"]
+                    .iter()
+                    .any(|k| a.str(k).is_some_and(|u| !u.starts_with("https://")))
+            })
+        })
+    {
+        bump(
+            &mut acc.adjusted,
+            "WARNING messages with attachment URLs that are not https (kept; the importer refuses them)",
+        );
     }
 
     let mut fields: Fields<'_> = Vec::new();
