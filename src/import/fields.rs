@@ -1,6 +1,7 @@
 //! Pass 1 of the validator: framing the items (lines, or the elements of
 //! the legacy array) and checking each one's fields on its own.
 
+use super::flat::Lookup;
 use super::schema::{Schemas, quote};
 use super::{ImportRules, Problem, Stage, envelope, legacy};
 use serde_json::value::RawValue;
@@ -146,7 +147,7 @@ pub(crate) struct ChannelRef {
 
 impl ChannelRef {
     /// From an item's fields: `type_key` plus `id_key` or `members_key`.
-    pub(crate) fn read(data: &Map<String, Value>, keys: [&str; 3]) -> ChannelRef {
+    pub(crate) fn read<L: Lookup + ?Sized>(data: &L, keys: [&str; 3]) -> ChannelRef {
         let id = text(data, keys[1]).filter(|s| !s.is_empty());
         ChannelRef {
             ty: text(data, keys[0]).unwrap_or("").to_string(),
@@ -221,20 +222,13 @@ pub(crate) enum Key {
 }
 
 /// A string field (`None`: absent, null or not a string).
-pub(crate) fn text<'v>(data: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
-    data.get(key).and_then(Value::as_str)
+pub(crate) fn text<'v, L: Lookup + ?Sized>(data: &'v L, key: &str) -> Option<&'v str> {
+    data.text(key)
 }
 
 /// The strings of an array field (other elements skipped).
-pub(crate) fn strings(data: &Map<String, Value>, key: &str) -> Vec<String> {
-    match data.get(key) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
+pub(crate) fn strings<L: Lookup + ?Sized>(data: &L, key: &str) -> Vec<String> {
+    data.strings(key)
 }
 
 /// Parses one item; a lone escaped surrogate is repaired (`\ufffd`), as

@@ -2,10 +2,11 @@
 //! order), the reference checks of pass 2 and the distinct-channel check
 //! of pass 3.
 
-use super::fields::{ChannelRef, Checked, Chunk, Context, Key, canonical, parse, strings, text};
+use super::fields::{ChannelRef, Checked, Chunk, Context, Key, canonical, strings, text};
+use super::flat::{Envelope, Flat};
+use super::schema::Schemas;
 use super::schema::quote;
-use super::{ImportOptions, ImportRules, Problem, Stage, envelope};
-use serde_json::{Map, Value};
+use super::{ImportOptions, ImportRules, Problem, Stage};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
@@ -189,17 +190,33 @@ impl Index {
     pub(crate) fn check_chunk(&self, ctx: &Context<'_>, chunk: &Chunk<'_>) -> Vec<Problem> {
         let mut out = Vec::new();
         chunk.for_each(|offset, line, bytes| {
-            let Ok(value) = parse(bytes) else {
+            let repaired;
+            let bytes = match crate::decode::surrogates::first_lone_surrogate(bytes) {
+                None => bytes,
+                Some(_) => {
+                    repaired = crate::decode::surrogates::replace_lone_surrogates(bytes);
+                    repaired.as_deref().unwrap_or(bytes)
+                }
+            };
+            // Items pass 1 could not place (not JSON, no known type, no
+            // object payload) have no references to check.
+            let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(bytes) else {
                 return;
             };
-            let mut ignored = Vec::new();
-            let Some((type_name, payload)) = envelope(ctx.rules, &value, &mut ignored) else {
+            let payload = match ctx.rules {
+                ImportRules::Current => envelope.data,
+                ImportRules::Legacy => envelope.item,
+            };
+            let (Some(type_name), Some(payload)) = (envelope.type_name, payload) else {
                 return;
             };
-            let Some(data) = payload.as_object() else {
+            if Schemas::for_type(&type_name).is_none() {
+                return;
+            }
+            let Ok(data) = serde_json::from_str::<Flat<'_>>(payload.get()) else {
                 return;
             };
-            for message in self.references(canonical(type_name), data) {
+            for message in self.references(canonical(&type_name), &data) {
                 out.push(Problem {
                     offset,
                     line,
@@ -211,7 +228,7 @@ impl Index {
         out
     }
 
-    fn references(&self, type_name: &str, data: &Map<String, Value>) -> Vec<String> {
+    fn references(&self, type_name: &str, data: &Flat<'_>) -> Vec<String> {
         let mut out = Vec::new();
         let s = |k: &str| text(data, k).unwrap_or("");
         match type_name {
@@ -274,7 +291,7 @@ impl Index {
         out
     }
 
-    fn user_references(&self, data: &Map<String, Value>, out: &mut Vec<String>) {
+    fn user_references(&self, data: &Flat<'_>, out: &mut Vec<String>) {
         let id = text(data, "id").unwrap_or("");
         if let (Some(roles), Some(role)) = (&self.roles, text(data, "role"))
             && !roles.contains(role)
@@ -330,7 +347,7 @@ impl Index {
         }
     }
 
-    fn member_references(&self, data: &Map<String, Value>, out: &mut Vec<String>) {
+    fn member_references(&self, data: &Flat<'_>, out: &mut Vec<String>) {
         let user = text(data, "user_id").unwrap_or("");
         let channel = ChannelRef::read(data, ["channel_type", "channel_id", "channel_member_ids"]);
         let teams = self.users.get(&self.hash(&[user.as_bytes()]));
@@ -367,7 +384,7 @@ impl Index {
         }
     }
 
-    fn message_references(&self, data: &Map<String, Value>, out: &mut Vec<String>) {
+    fn message_references(&self, data: &Flat<'_>, out: &mut Vec<String>) {
         let id = text(data, "id").unwrap_or("");
         let channel = ChannelRef::read(data, ["channel_type", "channel_id", "channel_member_ids"]);
         if self.channel(&channel).is_none() {

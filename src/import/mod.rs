@@ -29,6 +29,7 @@
 //! channels and users' teams; never an item's text.
 
 mod fields;
+mod flat;
 mod index;
 mod legacy;
 pub(crate) mod pattern;
