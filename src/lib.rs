@@ -46,6 +46,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "client")]
+pub mod client;
 mod convert;
 mod decode;
 mod engine;

@@ -12,8 +12,9 @@ use std::process::ExitCode;
 use stream_chat_export::{Category, Error, ErrorKind};
 
 /// Inspect, validate and filter Stream Chat data exports (v1 documents,
-/// v2 and user exports, import files; plain or gzip). `filter` also
-/// converts any of them to v2 lines. `-` reads standard input.
+/// v2 and user exports, import files; plain or gzip), and get them from
+/// Stream's export API (`export`). `filter` also converts any of them to
+/// v2 lines. `-` reads standard input.
 #[derive(Parser)]
 #[command(name = "stream-chat-export", version, about, after_long_help = EXIT_CODES)]
 struct Cli {
@@ -35,6 +36,7 @@ enum Command {
     Validate(cmd::validate::Args),
     Filter(cmd::filter::Args),
     Convert(cmd::convert::Args),
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Filter(args) => cmd::filter::run(args),
         Command::Convert(args) => cmd::convert::run(&args),
+        Command::Export(args) => cmd::export::run(&args),
     };
     ExitCode::from(code)
 }

@@ -177,20 +177,9 @@ fn contains(set: &[String], value: &str) -> bool {
     set.binary_search_by(|x| x.as_str().cmp(value)).is_ok()
 }
 
-/// An RFC3339 time, or a bare date (`YYYY-MM-DD`) as its midnight UTC:
-/// what people type for "since March".
+/// [`Timestamp::parse_date_or_time`], or a usage error.
 fn parse_time(text: &str) -> Result<Timestamp> {
-    let is_date = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    let parsed = if is_date {
-        Timestamp::parse(&format!("{text}T00:00:00Z"))
-    } else {
-        Timestamp::parse(text)
-    };
-    parsed.ok_or_else(|| {
+    Timestamp::parse_date_or_time(text).ok_or_else(|| {
         Error::new(ErrorKind::Usage(format!(
             "not an RFC3339 time or a date: {text:?} (expected e.g. 2024-03-01T00:00:00Z or 2024-03-01)"
         )))
