@@ -50,7 +50,27 @@ use std::path::{Path, PathBuf};
 use tables::{Tables, TablesJob};
 use write::{Spills, WriteJob};
 
-/// Converts exports to Stream import files; see the [module](self) docs.
+/// Converts exports (every input format) to Stream import files: JSON
+/// Lines `{"type","data"}` in the required order (users, devices,
+/// future_channel_ban, channels, members, messages, reactions).
+///
+/// Two passes of engine jobs, filtered by a [`Filter`] as `filter`
+/// filters: the tables (users from records and every embedded user
+/// object, newest `updated_at` winning; channels with their members;
+/// devices; bans; one hash per kept message id), then members, messages
+/// and reactions rewritten on the workers and spilled in input order to
+/// temporary files per part and kind. Each part is then written under a
+/// temporary name and renamed when complete. Memory grows with users and
+/// channels (and 8 bytes per kept message id), never with message
+/// content; every input is opened twice.
+///
+/// References become id strings; distinct channels (`!members-…`) are
+/// written by their member ids and bring all their members; the
+/// iff-rules, one thread level and references into the file are repaired
+/// and counted in [`ConvertSummary::adjusted`]; read-only fields and nulls
+/// are dropped, custom fields and `created_at` kept. Reactions come from
+/// reaction records, or (none in the inputs) from the messages'
+/// `latest_reactions`, a preview: see [`ConvertSummary::reactions_listed`].
 ///
 /// ```
 /// use stream_chat_export::{Engine, Filter, ImportConverter, Input, MmapChoice, Parallel, ReaderBuilder};
