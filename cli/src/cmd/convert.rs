@@ -75,7 +75,11 @@ Exit codes:
   2  usage error, unreadable input, or the output could not be written";
 
 pub fn run(args: &Args) -> u8 {
-    match convert(args) {
+    // One function per target; a new `--to` value adds an arm here.
+    let result = match args.to {
+        Target::StreamImport => to_stream_import(args),
+    };
+    match result {
         Ok(()) => 0,
         Err(e) => {
             crate::print_error(&e);
@@ -84,7 +88,7 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-fn convert(args: &Args) -> Result<()> {
+fn to_stream_import(args: &Args) -> Result<()> {
     let usage = |m: String| Error::new(ErrorKind::Usage(m));
     if args.files.iter().any(|f| f == Path::new("-")) {
         return Err(usage(
@@ -97,7 +101,6 @@ fn convert(args: &Args) -> Result<()> {
         ));
     }
     ensure_not_an_input(&args.out, &args.files)?;
-    let Target::StreamImport = args.to;
     let engine = Engine::new(&args.threads.parallel())?;
     let mut builder = args.options.builder();
     builder.strict(args.strict);
