@@ -12,8 +12,8 @@
 //! Then each part is written in the import order — users, devices,
 //! future_channel_ban, channels, members, messages, reactions — under a
 //! temporary name, renamed when complete ([`Output`]). Memory grows with
-//! users and channels (and 8 bytes per kept message id), never with
-//! message content.
+//! users and channels (and 16 bytes per kept message: its id's hash
+//! and its channel), never with message content.
 //!
 //! What the import rules need and exports do not give is repaired and
 //! counted ([`ConvertSummary::adjusted`]): distinct channels (`!members-…`,
@@ -61,7 +61,8 @@ use write::{Spills, WriteJob};
 /// and reactions rewritten on the workers and spilled in input order to
 /// temporary files per part and kind. Each part is then written under a
 /// temporary name and renamed when complete. Memory grows with users and
-/// channels (and 8 bytes per kept message id), never with message
+/// channels (and 16 bytes per kept message: its id's hash and its
+/// channel), never with message
 /// content; every input is opened twice.
 ///
 /// References become id strings; distinct channels (`!members-…`) are

@@ -378,6 +378,7 @@ pub(crate) fn member(raw: &[u8], ch: &ChannelEntry, acc: &mut Acc) -> Option<Str
 /// whether it was written.
 pub(crate) fn message(
     raw: &[u8],
+    index: usize,
     ch: &ChannelEntry,
     t: &Tables,
     from_lists: bool,
@@ -437,14 +438,16 @@ pub(crate) fn message(
         ty = "regular".into();
     }
     let parent = o.str("parent_id").filter(|p| !p.is_empty());
-    // One thread level: the parent must be a top-level message of the file.
+    // One thread level: the parent must be a top-level message of the
+    // file, in the same channel.
     let parent_ok = parent
         .as_deref()
-        .is_some_and(|p| t.messages.get(&t.message_hash(p)) == Some(&false));
+        .and_then(|p| t.message(p))
+        .is_some_and(|m| !m.reply && m.channel as usize == index);
     if parent.is_some() && !parent_ok {
         bump(
             &mut acc.adjusted,
-            "replies whose parent is not a top-level message of the file made top-level",
+            "replies whose parent is not a top-level message of their channel in the file made top-level",
         );
     }
     if !parent_ok {
@@ -538,12 +541,13 @@ pub(crate) fn message(
         );
     }
     if let Some(q) = quoted {
-        if t.messages.contains_key(&t.message_hash(&q)) {
+        // The quoted message must be in the same file (part).
+        if t.message_part(&q) == Some(ch.part) {
             push(&mut fields, "quoted_message_id", Value::Str(Cow::Owned(q)));
         } else {
             bump(
                 &mut acc.adjusted,
-                "quotes of messages not in the file dropped",
+                "quotes of messages not in the file (or its part) dropped",
             );
         }
     }

@@ -1,10 +1,10 @@
 //! Pass 1 of a conversion: the tables an import file needs before its
 //! first message — users (newest `updated_at` wins), channels with their
-//! members, devices and bans — plus one hash per kept message (so replies,
-//! quotes and reactions are written only when what they reference is in
-//! the file). Memory: users and channels with their member lists, and 8
-//! bytes (plus the hash table's overhead) per kept message id; never a
-//! message's content.
+//! members, devices and bans — plus each kept message's id hash and
+//! channel (so replies, quotes and reactions are written only when what
+//! they reference is in the file, and in the same part). Memory: users
+//! and channels with their member lists, and 16 bytes (plus the hash
+//! table's overhead) per kept message; never a message's content.
 
 use super::object::{Object, elements, id_of};
 use crate::engine::{Job, Keep};
@@ -28,6 +28,15 @@ pub(crate) fn add_counts(into: &mut Counts, from: Counts) {
     for (k, n) in from {
         *into.entry(k).or_default() += n;
     }
+}
+
+/// What the tables keep of a kept message: 8 bytes beside its id's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MessageRef {
+    /// Its channel (an index into [`Tables::channels`]).
+    pub(crate) channel: u32,
+    /// Has it a `parent_id`?
+    pub(crate) reply: bool,
 }
 
 /// The best user object seen for an id.
@@ -87,8 +96,8 @@ pub(crate) struct Tables {
     pub(crate) users: HashMap<String, UserEntry>,
     pub(crate) channels: Vec<ChannelEntry>,
     pub(crate) by_cid: HashMap<String, usize>,
-    /// Kept message id hash → is it a reply.
-    pub(crate) messages: HashMap<u64, bool>,
+    /// Kept message id hash → its channel and whether it is a reply.
+    pub(crate) messages: HashMap<u64, MessageRef>,
     /// User records that pass the filter.
     pub(crate) kept_users: BTreeSet<String>,
     pub(crate) devices: Vec<Box<str>>,
@@ -108,6 +117,17 @@ impl Tables {
         self.hasher.hash_one(id)
     }
 
+    /// A kept message, by id.
+    pub(crate) fn message(&self, id: &str) -> Option<MessageRef> {
+        self.messages.get(&self.message_hash(id)).copied()
+    }
+
+    /// The part a kept message goes to.
+    pub(crate) fn message_part(&self, id: &str) -> Option<usize> {
+        let m = self.message(id)?;
+        Some(self.channels.get(m.channel as usize)?.part)
+    }
+
     /// The channel of a cid.
     pub(crate) fn channel(&self, cid: &str) -> Option<(usize, &ChannelEntry)> {
         let i = *self.by_cid.get(cid)?;
@@ -115,7 +135,13 @@ impl Tables {
     }
 
     fn channel_mut(&mut self, cid: &str) -> &mut ChannelEntry {
-        let i = match self.by_cid.get(cid) {
+        let i = self.channel_index(cid);
+        &mut self.channels[i]
+    }
+
+    /// The index of a cid's channel, created when new.
+    fn channel_index(&mut self, cid: &str) -> usize {
+        match self.by_cid.get(cid) {
             Some(i) => *i,
             None => {
                 let (ty, id) = cid.split_once(':').unwrap_or(("", cid));
@@ -136,8 +162,7 @@ impl Tables {
                 self.by_cid.insert(cid.to_string(), self.channels.len() - 1);
                 self.channels.len() - 1
             }
-        };
-        &mut self.channels[i]
+        }
     }
 
     /// Merges a chunk's observations, in input order.
@@ -178,7 +203,13 @@ impl Tables {
         }
         for m in seen.messages {
             if let Some(cid) = &m.cid {
-                let ch = self.channel_mut(cid);
+                let index = self.channel_index(cid);
+                if m.kept {
+                    let reply = m.reply;
+                    let channel = u32::try_from(index).unwrap_or(u32::MAX);
+                    self.messages.insert(m.hash, MessageRef { channel, reply });
+                }
+                let ch = &mut self.channels[index];
                 if let Some(author) = &m.author {
                     ch.first_user.get_or_insert_with(|| author.clone());
                     if ch.named_distinct() && ch.members.is_empty() {
@@ -189,9 +220,6 @@ impl Tables {
                     ch.kept = true;
                     ch.bytes += m.bytes;
                 }
-            }
-            if m.kept && m.cid.is_some() {
-                self.messages.insert(m.hash, m.reply);
             }
         }
         for (cid, bytes) in seen.reactions {

@@ -87,11 +87,11 @@ impl Job for WriteJob<'_> {
             }
             Kind::Message if kept => {
                 let channel = channel_key(e);
-                let Some((_, ch)) = channel.and_then(|(c, _)| t.channel(&c)) else {
+                let Some((index, ch)) = channel.and_then(|(c, _)| t.channel(&c)) else {
                     bump(&mut w.acc.dropped, "messages without a channel");
                     return Keep::Done;
                 };
-                if rewrite::message(e.raw(), ch, t, self.from_lists, &mut w.acc) {
+                if rewrite::message(e.raw(), index, ch, t, self.from_lists, &mut w.acc) {
                     w.push(ch.part, MESSAGES, None, start);
                 }
                 if !w.acc.listed.is_empty() {
@@ -104,14 +104,11 @@ impl Job for WriteJob<'_> {
             }
             Kind::Reaction if kept && !self.from_lists => {
                 let message = e.message_id().unwrap_or("");
-                if !t.messages.contains_key(&t.message_hash(message)) {
+                // A reaction goes with its message (same part).
+                let Some(part) = t.message_part(message) else {
                     bump(&mut w.acc.dropped, "reactions to messages not in the file");
                     return Keep::Done;
-                }
-                let part = e
-                    .cid()
-                    .and_then(|c| t.channel(c))
-                    .map_or(0, |(_, ch)| ch.part);
+                };
                 if rewrite::reaction(e.raw(), &mut w.acc) {
                     w.push(part, REACTIONS, None, start);
                 }
