@@ -48,11 +48,13 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+mod convert;
 mod decode;
 mod engine;
 mod error;
 mod filter;
 mod frame;
+mod import;
 mod io;
 mod json;
 mod model;
@@ -62,10 +64,15 @@ mod read;
 mod report;
 mod summary;
 
+pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::Filter;
 pub use filter::job::FilterJob;
+pub use import::{
+    ImportOptions, ImportRules, ImportSummary, Problem, Stage, validate_import,
+    validate_import_input,
+};
 pub use io::input::{Input, MmapChoice};
 pub use io::source::{Compression, MappedFile};
 pub use model::entity::{ChannelSource, Entity, Envelope, Kind};

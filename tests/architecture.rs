@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 /// - `report` counts entities; `decode` turns one record into an entity;
 /// - `io` gives bytes, `frame` cuts them into records, `read` is the
 ///   sequential entity API, `engine` the parallel one;
-/// - the jobs and sinks sit on top, beside the export API's `client`.
+/// - the jobs and sinks sit on top, beside the export API's `client` and
+///   the import validator (`import`);
+/// - `convert` (export to import files) uses the filter and the output.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -32,7 +34,8 @@ const LAYERS: &[&[&str]] = &[
     &["frame"],
     &["read"],
     &["engine"],
-    &["filter", "summary", "output", "client"],
+    &["filter", "summary", "output", "client", "import"],
+    &["convert"],
 ];
 
 /// The longest source file accepted, in lines.

@@ -35,6 +35,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Validate(cmd::validate::Args),
     Filter(cmd::filter::Args),
+    Convert(cmd::convert::Args),
     Export(cmd::export::Args),
 }
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Filter(args) => cmd::filter::run(args),
+        Command::Convert(args) => cmd::convert::run(&args),
         Command::Export(args) => cmd::export::run(&args),
     };
     ExitCode::from(code)

@@ -60,6 +60,13 @@ impl Progress {
         }
     }
 
+    /// As [`Progress::at`], for callers that report rarely (once per
+    /// chunk): the clock is read on every call.
+    pub fn at_rarely(&mut self, at: u64) {
+        self.calls = self.calls.max(255);
+        self.at(at);
+    }
+
     /// The current file, of `size` bytes, is done.
     pub fn file_done(&mut self, size: u64) {
         self.done += size;

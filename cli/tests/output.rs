@@ -290,7 +290,7 @@ fn options() {
 /// top-level help lists only commands that exist.
 #[test]
 fn help_texts() {
-    for cmd in ["inspect", "validate", "filter"] {
+    for cmd in ["inspect", "validate", "filter", "convert"] {
         let out = run(&[cmd, "--help"], None);
         assert_eq!(code(&out), 0);
         let text = stdout(&out);
@@ -319,7 +319,7 @@ fn help_texts() {
         .collect();
     assert_eq!(
         commands,
-        ["inspect", "validate", "filter", "export", "help"],
+        ["inspect", "validate", "filter", "convert", "export", "help"],
         "{text}"
     );
     for word in ["stats", "analyze"] {

@@ -10,7 +10,7 @@
 
 mod fields;
 pub(crate) mod quick;
-mod surrogates;
+pub(crate) mod surrogates;
 mod unit;
 
 use crate::error::ErrorKind;

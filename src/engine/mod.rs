@@ -277,6 +277,12 @@ impl Engine {
         &self.settings
     }
 
+    /// The worker pool, for work of the crate's own that is not a [`Job`]
+    /// (the import validator's passes), so a run uses one pool.
+    pub(crate) fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// A run of `job`, with default reader settings until
     /// [`Run::builder`] gives others.
     pub fn run<'r, J: Job>(&'r self, job: &'r J) -> Run<'r, J> {

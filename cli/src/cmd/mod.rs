@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod convert;
 pub mod export;
 pub mod filter;
 pub mod inspect;

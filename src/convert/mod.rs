@@ -1,0 +1,427 @@
+//! Conversion of exports (every input format) to Stream import files.
+//!
+//! [`ImportConverter`] runs two passes of engine jobs over the inputs,
+//! filtered by a [`Filter`] as `filter` filters:
+//!
+//! 1. the tables: users from user records and from every embedded user
+//!    object (newest `updated_at` wins), channels with their members,
+//!    devices, bans, and one hash per kept message id;
+//! 2. members, messages and reactions rewritten on the workers and spilled
+//!    in input order to temporary files, one per part and kind.
+//!
+//! Then each part is written in the import order — users, devices,
+//! future_channel_ban, channels, members, messages, reactions — under a
+//! temporary name, renamed when complete ([`Output`]). Memory grows with
+//! users and channels (and 16 bytes per kept message: its id's hash
+//! and its channel), never with message content.
+//!
+//! What the import rules need and exports do not give is repaired and
+//! counted ([`ConvertSummary::adjusted`]): distinct channels (`!members-…`,
+//! an id the import pattern refuses) become `member_ids` /
+//! `channel_member_ids` and bring all their members; `deleted_at` is set
+//! if and only if the type is `deleted`; a reply whose parent is not a
+//! top-level message of the file becomes top-level (one thread level);
+//! quotes of messages not in the file and half pins are dropped; a user
+//! referenced without any object is written with its id. Read-only fields
+//! (`cid`, `config`, `member_count`, reaction aggregates, `online`, …) are
+//! dropped; custom fields and `created_at` are kept, so importing the same
+//! file twice is idempotent.
+//!
+//! Reactions come from reaction records; when the inputs have none (v1),
+//! from the messages' `latest_reactions`, which Stream caps: the summary
+//! then says how many were listed against how many the messages count.
+
+mod object;
+mod rewrite;
+mod tables;
+mod write;
+
+use crate::engine::{Engine, Out};
+use crate::error::{Error, ErrorKind, Result};
+use crate::filter::Filter;
+use crate::io::input::Input;
+use crate::output::Output;
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
+use rewrite::Acc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tables::{Tables, TablesJob};
+use write::{Spills, WriteJob};
+
+/// Converts exports (every input format) to Stream import files: JSON
+/// Lines `{"type","data"}` in the required order (users, devices,
+/// future_channel_ban, channels, members, messages, reactions).
+///
+/// Two passes of engine jobs, filtered by a [`Filter`] as `filter`
+/// filters: the tables (users from records and every embedded user
+/// object, newest `updated_at` winning; channels with their members;
+/// devices; bans; one hash per kept message id), then members, messages
+/// and reactions rewritten on the workers and spilled in input order to
+/// temporary files per part and kind. Each part is then written under a
+/// temporary name and renamed when complete. Memory grows with users and
+/// channels (and 16 bytes per kept message: its id's hash and its
+/// channel), never with message
+/// content; every input is opened twice.
+///
+/// References become id strings; distinct channels (`!members-…`) are
+/// written by their member ids and bring all their members; the
+/// iff-rules, one thread level and references into the file are repaired
+/// and counted in [`ConvertSummary::adjusted`]; read-only fields and nulls
+/// are dropped, custom fields and `created_at` kept. Reactions come from
+/// reaction records, or (none in the inputs) from the messages'
+/// `latest_reactions`, a preview: see [`ConvertSummary::reactions_listed`].
+///
+/// ```
+/// use stream_chat_export::{Engine, Filter, ImportConverter, Input, MmapChoice, Parallel, ReaderBuilder};
+///
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("import.jsonl");
+/// let engine = Engine::new(&Parallel::new())?;
+/// let inputs = ["testdata/fixtures/v2_item.jsonl".into()];
+/// let summary = ImportConverter::new(Filter::new()).run(
+///     &engine,
+///     &ReaderBuilder::new(),
+///     &inputs,
+///     &mut |path| Input::open(path, MmapChoice::never()),
+///     &out,
+///     &mut |_| {},
+/// )?;
+/// assert!(summary.written["message"] > 0);
+/// let first = std::fs::read_to_string(&out)?;
+/// assert!(first.starts_with(r#"{"type":"user","data":{"id":"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ImportConverter {
+    filter: Filter,
+    max_size: Option<u64>,
+}
+
+/// What a conversion wrote, adjusted and dropped.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ConvertSummary {
+    /// Items written per type.
+    pub written: BTreeMap<&'static str, u64>,
+    /// Items changed to meet the import rules, per reason (reasons that
+    /// start with `WARNING` were kept as they are, and the importer will
+    /// refuse them).
+    pub adjusted: BTreeMap<&'static str, u64>,
+    /// Records not written, per reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// Reactions were taken from the messages' lists (no reaction
+    /// records in the inputs).
+    pub reactions_from_messages: bool,
+    /// Reactions the messages listed, and the total their
+    /// `reaction_counts` give: fewer listed means the lists were a
+    /// partial preview.
+    pub reactions_listed: u64,
+    /// See [`ConvertSummary::reactions_listed`].
+    pub reactions_counted: u64,
+    /// The files written with their sizes: one, or the numbered parts of
+    /// a split output.
+    pub parts: Vec<(PathBuf, u64)>,
+    /// Each input's report of its second pass (bad records skipped, ...).
+    pub reports: Vec<Report>,
+}
+
+/// Which pass a progress report is for, and the byte reached in the
+/// current input.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvertProgress {
+    /// 1 (tables) or 2 (rewriting).
+    pub pass: u8,
+    /// The input being read (an index into the inputs).
+    pub input: usize,
+    /// Bytes of it done (decompressed offset).
+    pub at: u64,
+}
+
+impl ImportConverter {
+    /// A converter of what `filter` matches (plus the channels and users
+    /// it references), into one file.
+    pub fn new(filter: Filter) -> ImportConverter {
+        ImportConverter {
+            filter,
+            max_size: None,
+        }
+    }
+
+    /// Split output bigger than `bytes` (estimated from the input) into
+    /// numbered parts, each self-contained: the output path is then a
+    /// folder. A channel is never split, so a channel bigger than the
+    /// limit makes its part bigger (the summary's sizes show it).
+    pub fn max_size(&mut self, bytes: u64) -> &mut Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
+    /// Runs the conversion of `inputs` (each opened twice, with `open`)
+    /// into `out`.
+    pub fn run(
+        &self,
+        engine: &Engine,
+        builder: &ReaderBuilder,
+        inputs: &[PathBuf],
+        open: &mut dyn FnMut(&Path) -> Result<Input>,
+        out: &Path,
+        progress: &mut dyn FnMut(ConvertProgress),
+    ) -> Result<ConvertSummary> {
+        let mut tables = Tables::default();
+        let job = TablesJob {
+            filter: &self.filter,
+            hasher: tables.hasher.clone(),
+        };
+        for (i, path) in inputs.iter().enumerate() {
+            let run = engine.run(&job).builder(builder).path(path);
+            run.input(open(path)?, |o| {
+                if let Out::Partial(seen) = o {
+                    progress(ConvertProgress {
+                        pass: 1,
+                        input: i,
+                        at: seen.last_offset(),
+                    });
+                    tables.merge(seen);
+                }
+                Ok(())
+            })?;
+        }
+        tables.finish();
+        let parts = self.plan(&mut tables);
+        let folder = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut spills = Spills::new(parts, &folder)?;
+        let job = WriteJob {
+            tables: &tables,
+            filter: &self.filter,
+            from_lists: tables.reaction_records == 0,
+        };
+        let mut summary = ConvertSummary {
+            reactions_from_messages: job.from_lists,
+            reactions_listed: tables.listed_reactions,
+            reactions_counted: tables.counted_reactions,
+            ..ConvertSummary::default()
+        };
+        for (i, path) in inputs.iter().enumerate() {
+            let run = engine.run(&job).builder(builder).path(path);
+            let outcome = run.input(open(path)?, |o| {
+                if let Out::Partial(w) = o {
+                    progress(ConvertProgress {
+                        pass: 2,
+                        input: i,
+                        at: w.last_offset,
+                    });
+                    spills.take(w)?;
+                }
+                Ok(())
+            })?;
+            summary.reports.push(outcome.report);
+        }
+        self.assemble(&tables, &mut spills, parts, out, &mut summary)?;
+        Ok(summary)
+    }
+
+    /// Assigns each kept channel to a part; returns the number of parts.
+    fn plan(&self, tables: &mut Tables) -> usize {
+        let Some(max) = self.max_size else {
+            return 1;
+        };
+        let user_bytes: u64 = tables.users.values().map(|u| u.raw.len() as u64).sum();
+        let per_user = user_bytes / (tables.users.len() as u64).max(1) + 40;
+        let base: u64 = tables
+            .devices
+            .iter()
+            .chain(&tables.bans)
+            .map(|d| d.len() as u64 + 40)
+            .sum::<u64>()
+            + tables.kept_users.len() as u64 * per_user;
+        let (mut part, mut size, mut channels_in_part) = (0, base, 0);
+        for ch in tables.channels.iter_mut().filter(|c| c.kept) {
+            let estimate = ch.bytes
+                + ch.members.len() as u64 * per_user
+                + ch.record.as_ref().map_or(100, |r| r.len() as u64);
+            if channels_in_part > 0 && size + estimate > max {
+                part += 1;
+                size = 0;
+                channels_in_part = 0;
+            }
+            ch.part = part;
+            size += estimate;
+            channels_in_part += 1;
+        }
+        part + 1
+    }
+
+    fn assemble(
+        &self,
+        tables: &Tables,
+        spills: &mut Spills,
+        parts: usize,
+        out: &Path,
+        summary: &mut ConvertSummary,
+    ) -> Result<()> {
+        let split = parts > 1;
+        let (destination, staging) = if split {
+            if out.exists() {
+                return Err(Error::new(ErrorKind::Usage(format!(
+                    "{}: exists; a split output is a new folder (remove it or choose another --out)",
+                    out.display()
+                ))));
+            }
+            let parent = match out.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let name = out.file_name().unwrap_or(out.as_os_str()).to_string_lossy();
+            let staging = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempdir_in(parent)
+                .map_err(|e| Error::new(ErrorKind::Write(e)).with_path(out))?;
+            (staging.path().to_path_buf(), Some(staging))
+        } else {
+            (out.to_path_buf(), None)
+        };
+        let mut written = BTreeMap::new();
+        let mut acc = Acc::default();
+        let mut files = Vec::new();
+        for part in 0..parts {
+            let path = if split {
+                destination.join(format!("part-{:04}.jsonl", part + 1))
+            } else {
+                destination.clone()
+            };
+            let mut output = Output::create(&path)?;
+            let mut size = 0u64;
+            // Devices and bans go with the first part, and their users.
+            let mut users: BTreeSet<String> = spills.users[part].clone();
+            let mut head = Acc::default();
+            if part == 0 {
+                users.extend(tables.kept_users.iter().cloned());
+                for d in &tables.devices {
+                    if let Some(user) = rewrite::device(d, &mut head) {
+                        users.insert(user);
+                        *written.entry("device").or_default() += 1;
+                    }
+                }
+                for b in &tables.bans {
+                    if let Some(refs) = rewrite::ban(b, &mut head) {
+                        users.extend(refs);
+                        *written.entry("future_channel_ban").or_default() += 1;
+                    }
+                }
+            }
+            let mut channels = Acc::default();
+            let mut synthesized = Acc::default();
+            for ch in tables.channels.iter().filter(|c| c.kept && c.part == part) {
+                let creator = ch
+                    .created_by
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| ch.first_user.clone());
+                let Some(creator) = creator else {
+                    tables::bump(
+                        &mut acc.dropped,
+                        "channels without a creator, member or message",
+                    );
+                    continue;
+                };
+                if ch.created_by.as_deref().is_none_or(str::is_empty) {
+                    tables::bump(
+                        &mut acc.adjusted,
+                        "channels without created_by: their first member or author named",
+                    );
+                }
+                rewrite::channel(ch, &creator, &mut channels);
+                users.insert(creator);
+                *written.entry("channel").or_default() += 1;
+                if ch.is_distinct() {
+                    for user in ch.members.difference(&ch.recorded) {
+                        rewrite::made_up_member(ch, user, &mut synthesized);
+                        users.insert(user.clone());
+                        *written.entry("member").or_default() += 1;
+                    }
+                }
+            }
+            let mut user_lines = Acc::default();
+            for id in &users {
+                match tables.users.get(id) {
+                    Some(u) => rewrite::user(&u.raw, &mut user_lines),
+                    None => {
+                        tables::bump(
+                            &mut acc.adjusted,
+                            "users known only by id (no user object in the input): written with their id",
+                        );
+                        rewrite::bare_user(id, &mut user_lines);
+                    }
+                }
+                *written.entry("user").or_default() += 1;
+            }
+            tables::add_counts(&mut acc.adjusted, std::mem::take(&mut user_lines.adjusted));
+            for buf in [&user_lines.buf, &head.buf, &channels.buf, &synthesized.buf] {
+                output
+                    .write_all(buf)
+                    .map_err(|e| Error::new(ErrorKind::Write(e)).with_path(&path))?;
+                size += buf.len() as u64;
+            }
+            tables::add_counts(&mut acc.adjusted, head.adjusted);
+            tables::add_counts(&mut acc.dropped, head.dropped);
+            tables::add_counts(&mut acc.adjusted, channels.adjusted);
+            size += spills.copy_part(part, &mut output)?;
+            output.finish()?;
+            files.push((path, size));
+        }
+        if let Some(staging) = staging {
+            let kept = staging.keep();
+            std::fs::rename(&kept, out).map_err(|e| {
+                let _ = std::fs::remove_dir_all(&kept);
+                Error::new(ErrorKind::Write(e)).with_path(out)
+            })?;
+            files = files
+                .into_iter()
+                .map(|(p, n)| (out.join(p.file_name().unwrap_or_default()), n))
+                .collect();
+        }
+        for (kind, name) in [
+            (write::MEMBERS, "member"),
+            (write::MESSAGES, "message"),
+            (write::REACTIONS, "reaction"),
+        ] {
+            *written.entry(name).or_default() += spills.written[kind];
+        }
+        summary.written = written;
+        let made_up = tables
+            .channels
+            .iter()
+            .filter(|c| c.kept && c.is_distinct() && c.members.len() > c.recorded.len())
+            .count() as u64;
+        let shared = tables
+            .channels
+            .iter()
+            .filter(|c| c.kept && c.named_distinct() && !c.is_distinct())
+            .count() as u64;
+        if shared > 0 {
+            acc.adjusted.insert(
+                "distinct channels whose member set another one has (or that have none): written by their id, rewritten to the import pattern",
+                shared,
+            );
+        }
+        if made_up > 0 {
+            acc.adjusted.insert(
+                "distinct channels missing member records: made up for their listed users (or, without a list, their authors and creator)",
+                made_up,
+            );
+        }
+        summary.adjusted = std::mem::take(&mut spills.adjusted);
+        tables::add_counts(&mut summary.adjusted, acc.adjusted);
+        summary.dropped = tables.dropped.clone();
+        tables::add_counts(&mut summary.dropped, std::mem::take(&mut spills.dropped));
+        tables::add_counts(&mut summary.dropped, acc.dropped);
+        summary.parts = files;
+        Ok(())
+    }
+}
