@@ -58,6 +58,7 @@ mod output;
 pub mod project;
 mod read;
 mod report;
+pub mod stats;
 mod summary;
 
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
@@ -72,6 +73,7 @@ pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
 pub use project::{Projection, Values};
 pub use read::reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
 pub use report::{ErrorMode, Report};
+pub use stats::{Stats, StatsJob, StatsReport};
 pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
 
 /// The README's examples run as doc tests, so they stay true.

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 /// - `report` counts entities; `decode` turns one record into an entity;
 /// - `io` gives bytes, `frame` cuts them into records, `read` is the
 ///   sequential entity API, `engine` the parallel one;
-/// - the jobs and sinks sit on top.
+/// - the jobs and sinks sit on top; `stats` above them, as it composes
+///   with `filter`.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -33,6 +34,7 @@ const LAYERS: &[&[&str]] = &[
     &["read"],
     &["engine"],
     &["filter", "summary", "output"],
+    &["stats"],
 ];
 
 /// The longest source file accepted, in lines.
