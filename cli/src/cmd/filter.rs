@@ -1,14 +1,14 @@
 //! `filter`: the entities matching every predicate, as v2 lines, to stdout
 //! or a file that appears only when complete.
 
-use crate::args::{ReadOptions, ThreadOptions};
+use crate::args::{FilterOptions, ReadOptions, ThreadOptions};
 use crate::input;
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use stream_chat_export::{
-    Engine, Error, ErrorKind, Filter, FilterJob, Input, Out, Output, ReaderBuilder, Report, Result,
-    V2Writer, ensure_not_an_input,
+    Engine, FilterJob, Input, Out, Output, ReaderBuilder, Report, Result, V2Writer,
+    ensure_not_an_input,
 };
 
 /// Write the entities that match every given predicate as v2 lines
@@ -18,34 +18,8 @@ use stream_chat_export::{
 #[derive(clap::Args)]
 #[command(after_long_help = HELP)]
 pub struct Args {
-    /// Entities belonging to this user id (author, reacting user, member,
-    /// the user record, channel creator).
-    #[arg(long = "user", value_name = "ID")]
-    users: Vec<String>,
-    /// Read user ids from FILE, one per line (surrounding whitespace and
-    /// blank lines ignored): for requests naming many users. A file
-    /// without any id is an error, never "every user".
-    #[arg(long = "users-file", value_name = "FILE")]
-    users_files: Vec<PathBuf>,
-    /// Entities of this channel cid (`type:id`); members and reactions
-    /// resolve their channel as in the reader.
-    #[arg(long = "channel", value_name = "CID")]
-    channels: Vec<String>,
-    /// Read channel cids from FILE, one per line, as --users-file.
-    #[arg(long = "channels-file", value_name = "FILE")]
-    channels_files: Vec<PathBuf>,
-    /// Only created_at >= T (RFC3339, or a date YYYY-MM-DD for its
-    /// midnight UTC); entities without created_at fail any time predicate.
-    #[arg(long, value_name = "T")]
-    since: Option<String>,
-    /// Only created_at < T (RFC3339, or a date YYYY-MM-DD for its midnight
-    /// UTC).
-    #[arg(long, value_name = "T")]
-    until: Option<String>,
-    /// Only these kinds (message, member, reaction, channel, user, read,
-    /// device, or another type name).
-    #[arg(long = "kind", value_name = "K")]
-    kinds: Vec<String>,
+    #[command(flatten)]
+    filter: FilterOptions,
     #[command(flatten)]
     threads: ThreadOptions,
     /// Write here instead of stdout (`-`: stdout); a name ending in .gz is
@@ -109,7 +83,7 @@ struct Done<'a> {
 }
 
 fn filter_files(args: &Args) -> Result<()> {
-    let job = FilterJob::new(build_filter(args)?);
+    let job = FilterJob::new(args.filter.filter()?);
     let mut parallel = args.threads.parallel();
     parallel.prefilter(!args.no_prefilter);
     // One pool for every file of the run.
@@ -222,63 +196,6 @@ fn print_summary(done: &Done<'_>) {
     for e in &report.first_errors {
         eprintln!("  {}", crate::describe(e));
     }
-}
-
-/// The predicates of the command line.
-fn build_filter(args: &Args) -> Result<Filter> {
-    let mut f = Filter::new();
-    for u in ids(&args.users, &args.users_files, "--user", "user ids")? {
-        f.user(u);
-    }
-    for c in ids(
-        &args.channels,
-        &args.channels_files,
-        "--channel",
-        "channel cids",
-    )? {
-        f.channel(c);
-    }
-    for k in &args.kinds {
-        f.kind(k);
-    }
-    if let Some(t) = &args.since {
-        f.since(t)?;
-    }
-    if let Some(t) = &args.until {
-        f.until(t)?;
-    }
-    Ok(f)
-}
-
-/// The ids given with `option` plus those listed in `files`, one per line.
-///
-/// An empty id, or a list that yields none, is refused: without it the
-/// predicate would silently vanish and a per-user extract would export
-/// everyone's data.
-fn ids(given: &[String], files: &[PathBuf], option: &str, what: &str) -> Result<Vec<String>> {
-    let usage = |m: String| Error::new(ErrorKind::Usage(m));
-    if given.iter().any(|id| id.trim().is_empty()) {
-        return Err(usage(format!("{option} needs a non-empty value")));
-    }
-    let mut ids = given.to_vec();
-    for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| usage(format!("cannot read {what} from {}: {e}", file.display())))?;
-        let before = ids.len();
-        ids.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from),
-        );
-        if ids.len() == before {
-            return Err(usage(format!(
-                "{}: no {what} in the file (only blank lines); refusing to run without them",
-                file.display()
-            )));
-        }
-    }
-    Ok(ids)
 }
 
 /// Counts the bytes read through it, for progress.
