@@ -6,6 +6,7 @@ mod args;
 mod cmd;
 mod input;
 mod progress;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +35,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Validate(cmd::validate::Args),
     Filter(cmd::filter::Args),
+    Stats(cmd::stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Filter(args) => cmd::filter::run(args),
+        Command::Stats(args) => cmd::stats::run(&args),
     };
     ExitCode::from(code)
 }

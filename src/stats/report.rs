@@ -443,7 +443,11 @@ impl Stats {
         let by_hour = (0..24)
             .map(|h| self.hour_weekday.iter().map(|row| row[h]).sum())
             .collect();
-        let by_weekday = self.hour_weekday.iter().map(|row| row.iter().sum()).collect();
+        let by_weekday = self
+            .hour_weekday
+            .iter()
+            .map(|row| row.iter().sum())
+            .collect();
 
         let sources: std::collections::BTreeSet<&str> = self
             .inputs

@@ -1,10 +1,10 @@
 //! One input's statistics on an engine.
 
 use super::{Stats, StatsJob};
+use crate::Result;
 use crate::engine::{Engine, Out, Outcome};
 use crate::io::input::Input;
 use crate::read::reader::ReaderBuilder;
-use crate::Result;
 use std::path::Path;
 
 /// Runs `job` over `input` on `engine` with `builder`'s settings (its

@@ -47,7 +47,8 @@ pub(crate) struct Top {
 impl Top {
     /// Would a message with `reactions` enter a list of `n`?
     pub(crate) fn wants(&self, reactions: u64, n: usize) -> bool {
-        n > 0 && (self.items.len() < n || self.items.last().is_some_and(|l| reactions >= l.reactions))
+        n > 0
+            && (self.items.len() < n || self.items.last().is_some_and(|l| reactions >= l.reactions))
     }
 
     /// Adds `m`, keeping the best `n`.

@@ -2,4 +2,5 @@
 
 pub mod filter;
 pub mod inspect;
+pub mod stats;
 pub mod validate;
