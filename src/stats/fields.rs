@@ -4,6 +4,7 @@
 
 use crate::project::{Projection, Value};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -98,12 +99,16 @@ pub(crate) fn read(projection: &Projection, json: &str) -> MessageFields {
         ..MessageFields::default()
     };
     if let Some(raw) = nonempty(v.get(ATTACHMENTS)).filter(|r| r.starts_with('['))
-        && let Ok(list) = serde_json::from_str::<Vec<Option<Attachment<'_>>>>(raw)
+        && let Ok(list) = serde_json::from_str::<Vec<&RawValue>>(raw)
     {
+        // Each element on its own: one odd attachment (not an object, a
+        // type that is not a string) is `unknown`, not the end of the list.
         out.attachments = list
             .into_iter()
             .map(|a| {
-                a.and_then(|a| a.kind)
+                serde_json::from_str::<Attachment<'_>>(a.get())
+                    .ok()
+                    .and_then(|a| a.kind)
                     .filter(|k| !k.is_empty())
                     .map_or_else(|| "unknown".to_string(), Cow::into_owned)
             })

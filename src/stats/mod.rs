@@ -39,7 +39,7 @@
 //!     }
 //!     Ok(())
 //! })?;
-//! stats.end_input("inline", &outcome);
+//! stats.end_input("inline", outcome.format, &outcome.report);
 //! let report = stats.report(&job);
 //! assert_eq!(report.counts["message"], 2);
 //! assert_eq!(report.by_channel["messaging:a"].messages, 2);
@@ -58,11 +58,13 @@ mod run;
 mod time;
 mod top;
 
-use crate::engine::{Job, Keep, Outcome, QuickTest, RuleOut};
+use crate::engine::{Job, Keep, QuickTest, RuleOut};
 use crate::filter::Filter;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
 use crate::project::Projection;
+use crate::read::reader::Format;
+use crate::report::Report;
 use distinct::Distinct;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -576,8 +578,9 @@ impl Stats {
     /// Ends one input (a file): settles which reaction source it uses —
     /// its reaction records if it has any, else its messages'
     /// `reaction_counts` — and records its format and accounting under
-    /// `name`.
-    pub fn end_input(&mut self, name: &str, outcome: &Outcome) {
+    /// `name`. With the sequential reader, pass its
+    /// [`format`](crate::Reader::format) and [`report`](crate::Reader::report).
+    pub fn end_input(&mut self, name: &str, format: Format, report: &Report) {
         let records = std::mem::take(&mut self.rx_records);
         let counts = std::mem::take(&mut self.rx_counts);
         let source = if records.total > 0 {
@@ -600,10 +603,10 @@ impl Stats {
                 ..counts
             });
         }
-        let r = &outcome.report;
+        let r = report;
         self.inputs.push(InputStats {
             file: name.to_string(),
-            format: outcome.format.as_str().to_string(),
+            format: format.as_str().to_string(),
             records: r.records,
             entities: r.entities,
             errors: r.errors,

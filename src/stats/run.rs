@@ -48,6 +48,6 @@ pub fn collect(
         Ok(())
     })?;
     let name = path.map_or_else(|| "-".to_string(), |p| p.display().to_string());
-    stats.end_input(&name, &outcome);
+    stats.end_input(&name, outcome.format, &outcome.report);
     Ok((stats, outcome))
 }

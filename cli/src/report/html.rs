@@ -370,8 +370,8 @@ fn columns(items: &[(String, u64)], w: u32, hgt: u32, color: &str) -> String {
     let n = items.len() as f64;
     let slot = plot_w / n;
     let bar = (slot * 0.8).max(1.0);
-    // Room for about one label per 70 px.
-    let every = ((70.0 / slot).ceil() as usize).max(1);
+    // Room for about one label per 64 px.
+    let every = ((64.0 / slot).ceil() as usize).max(1);
     for (i, (label, v)) in items.iter().enumerate() {
         let bh = (*v as f64 / ymax as f64) * plot_h;
         let x = left + i as f64 * slot + (slot - bar) / 2.0;
@@ -384,10 +384,14 @@ fn columns(items: &[(String, u64)], w: u32, hgt: u32, color: &str) -> String {
             num(*v)
         );
         if i % every == 0 {
+            let cx = left + i as f64 * slot + slot / 2.0;
+            // A label near the right edge ends at its column instead of
+            // running off the chart.
+            let anchor = if cx > wf - 40.0 { "end" } else { "middle" };
             let _ = write!(
                 s,
-                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                left + i as f64 * slot + slot / 2.0,
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+                if anchor == "end" { cx + slot / 2.0 } else { cx },
                 hf - bottom + 16.0,
                 short(label, 12)
             );
@@ -409,7 +413,7 @@ fn hbars(items: &[(String, u64)], color: &str) -> String {
     if items.is_empty() {
         return "<p class=\"empty\">nothing to show</p>".to_string();
     }
-    let (w, row, label_w) = (540.0, 26.0, 170.0);
+    let (w, row, label_w) = (540.0, 26.0, 176.0);
     let hgt = row * items.len() as f64 + 4.0;
     let max = items.iter().map(|i| i.1).max().unwrap_or(1).max(1) as f64;
     let bar_w = w - label_w - 70.0;
@@ -429,7 +433,7 @@ fn hbars(items: &[(String, u64)], color: &str) -> String {
             num(*v),
             label_w - 8.0,
             y + row / 2.0 + 4.0,
-            short(name, 26),
+            short(name, 24),
             y + 4.0,
             row - 8.0,
             y + 4.0,
@@ -450,6 +454,15 @@ fn heat_map(grid: &[Vec<u64>]) -> String {
     let w = left + 24.0 * cell_w + 8.0;
     let hgt = top + 7.0 * cell_h + 26.0;
     let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    // Shade from the quietest non-empty hour to the busiest: a week of
+    // fairly even activity must still show its pattern.
+    let min = grid
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&v| v > 0)
+        .min()
+        .unwrap_or(0) as f64;
     let mut s = format!(
         "<svg class=\"chart\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"heat map\">"
     );
@@ -470,9 +483,11 @@ fn heat_map(grid: &[Vec<u64>]) -> String {
             DAYS[d]
         );
         for (hour, &v) in row.iter().enumerate().take(24) {
-            // Square root scale: a few busy hours must not wash out the
-            // rest of the week.
-            let k = (v as f64 / max).sqrt();
+            let k = if max > min {
+                0.08 + 0.92 * (v as f64 - min) / (max - min)
+            } else {
+                1.0
+            };
             let fill = if v == 0 {
                 "#f0f2f7".to_string()
             } else {
@@ -604,15 +619,24 @@ fn top_messages_card(h: &mut String, r: &StatsReport) {
     if r.top.messages.is_empty() {
         body.push_str("<p class=\"empty\">no reactions on messages</p>");
     } else {
-        body.push_str("<table><thead><tr><th>message</th><th>channel</th><th>reactions</th></tr></thead><tbody>");
+        body.push_str("<table><thead><tr><th>message</th><th>channel</th><th>author</th><th>sent</th><th>reactions</th></tr></thead><tbody>");
         for t in &r.top.messages {
             let text = if t.text.is_empty() { &t.id } else { &t.text };
+            let sent: String = t
+                .created_at
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(16)
+                .collect();
             let _ = write!(
                 body,
-                "<tr><td title=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.id),
-                short(text, 60),
-                short(t.cid.as_deref().unwrap_or("–"), 28),
+                short(text, 80),
+                short(t.cid.as_deref().unwrap_or("–"), 32),
+                short(t.user.as_deref().unwrap_or("–"), 24),
+                esc(&sent.replace('T', " ")),
                 num(t.reactions)
             );
         }
@@ -620,7 +644,7 @@ fn top_messages_card(h: &mut String, r: &StatsReport) {
     }
     card(
         h,
-        false,
+        true,
         "Most reacted messages",
         "by the messages' reaction_counts",
         &body,
