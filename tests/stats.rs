@@ -100,8 +100,8 @@ fn oracle_stats(entities: &[Expected], top: usize) -> Value {
     let mut heat = [[0u64; 24]; 7];
     // Threads by parent id: (replies, channel of the first reply with one,
     // first reply, parent time).
-    let mut threads: HashMap<String, (u64, Option<String>, Option<Timestamp>, Option<Timestamp>)> =
-        HashMap::new();
+    type Thread = (u64, Option<String>, Option<Timestamp>, Option<Timestamp>);
+    let mut threads: HashMap<String, Thread> = HashMap::new();
     let (mut rec_total, mut rec_type, mut rec_ch) = (0u64, BTreeMap::new(), BTreeMap::new());
     let (mut cnt_total, mut cnt_type, mut cnt_ch) = (0u64, BTreeMap::new(), BTreeMap::new());
     let mut top_list: Vec<(u64, String)> = Vec::new();
@@ -265,7 +265,7 @@ fn oracle_stats(entities: &[Expected], top: usize) -> Value {
         })
         .collect();
     deltas.sort_by(f64::total_cmp);
-    for (c, _) in &rx_ch {
+    for c in rx_ch.keys() {
         ch.entry(c.clone()).or_default();
     }
     let mut by_channel = Map::new();
