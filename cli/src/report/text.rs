@@ -159,7 +159,7 @@ fn source_text(source: &str) -> &str {
     match source {
         "reaction_records" => "reaction records",
         "reaction_counts" => "the messages' reaction_counts (no reaction records)",
-        "mixed" => "reaction records where present, else reaction_counts",
+        "mixed" => "records where present, else reaction_counts",
         _ => "nothing (no reactions)",
     }
 }
