@@ -96,7 +96,8 @@ footer li{margin:2px 0}
 "#;
 
 /// Sorts the channel table by a clicked header (numbers by their
-/// `data-v`), and marks the page as drawn for the browser check.
+/// `data-v`), and marks the page as drawn for the browser check: how many
+/// charts it holds and how many resources it loaded (none is allowed).
 const SCRIPT: &str = r#"
 (function(){
   var t=document.getElementById('channels');
@@ -115,6 +116,8 @@ const SCRIPT: &str = r#"
     });})(i);}
   }
   document.body.setAttribute('data-charts',String(document.querySelectorAll('svg.chart').length));
+  var res=(window.performance&&performance.getEntriesByType)?performance.getEntriesByType('resource').length:0;
+  document.body.setAttribute('data-resources',String(res));
   document.body.setAttribute('data-ready','1');
 })();
 "#;
@@ -369,7 +372,8 @@ fn columns(items: &[(String, u64)], w: u32, hgt: u32, color: &str) -> String {
     }
     let n = items.len() as f64;
     let slot = plot_w / n;
-    let bar = (slot * 0.8).max(1.0);
+    // Few columns stay columns, not slabs.
+    let bar = (slot * 0.8).clamp(1.0, 56.0);
     // Room for about one label per 64 px.
     let every = ((64.0 / slot).ceil() as usize).max(1);
     for (i, (label, v)) in items.iter().enumerate() {
