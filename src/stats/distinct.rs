@@ -9,7 +9,7 @@
 //! about 1 in 10^16 for a thousand values); above it the sketch's standard
 //! error is 1.04/√4096 ≈ 1.6%.
 
-use std::collections::HashSet;
+use super::hasher::HashSet;
 
 /// Values counted exactly before a counter turns into a sketch (8 KiB of
 /// hashes; the sketch takes 4 KiB).
@@ -25,13 +25,13 @@ pub(crate) const SKETCH_ERROR: f64 = 0.01625;
 /// A distinct-count accumulator; see the module docs.
 #[derive(Debug, Clone)]
 pub(crate) enum Distinct {
-    Exact(HashSet<u64>),
+    Exact(HashSet),
     Sketch(Box<[u8]>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
-        Distinct::Exact(HashSet::new())
+        Distinct::Exact(HashSet::default())
     }
 }
 

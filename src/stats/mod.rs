@@ -52,6 +52,7 @@
 
 mod distinct;
 mod fields;
+mod hasher;
 mod histogram;
 mod report;
 mod run;
@@ -66,7 +67,8 @@ use crate::project::Projection;
 use crate::read::reader::Format;
 use crate::report::Report;
 use distinct::Distinct;
-use std::collections::{BTreeMap, HashMap};
+use hasher::{HashKeyed, Map};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use top::Top;
 
@@ -197,9 +199,9 @@ impl Job for StatsJob {
 pub(crate) struct Tally {
     total: u64,
     by_type: BTreeMap<String, u64>,
-    by_channel: HashMap<String, u64>,
+    by_channel: Map<String, u64>,
     /// Records: the reacting user. Counts: the message's author.
-    by_user: HashMap<String, u64>,
+    by_user: Map<String, u64>,
 }
 
 impl Tally {
@@ -233,7 +235,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     }
 }
 
-fn bump_hash(map: &mut HashMap<String, u64>, key: &str, n: u64) {
+fn bump_hash(map: &mut Map<String, u64>, key: &str, n: u64) {
     match map.get_mut(key) {
         Some(v) => *v += n,
         None => {
@@ -242,7 +244,7 @@ fn bump_hash(map: &mut HashMap<String, u64>, key: &str, n: u64) {
     }
 }
 
-fn merge_counts(into: &mut HashMap<String, u64>, from: HashMap<String, u64>) {
+fn merge_counts(into: &mut Map<String, u64>, from: Map<String, u64>) {
     for (k, n) in from {
         *into.entry(k).or_default() += n;
     }
@@ -333,11 +335,11 @@ pub(crate) struct ThreadAcc {
 pub struct Stats {
     counts: BTreeMap<String, u64>,
     messages: Messages,
-    channels: HashMap<String, ChannelAcc>,
-    users: HashMap<String, UserAcc>,
+    channels: Map<String, ChannelAcc>,
+    users: Map<String, UserAcc>,
     days: BTreeMap<i64, DayAcc>,
     hour_weekday: [[u64; 24]; 7],
-    threads: HashMap<u64, ThreadAcc>,
+    threads: HashKeyed<ThreadAcc>,
     /// This input's reaction records, not yet settled.
     rx_records: Tally,
     /// This input's messages' `reaction_counts`, not yet settled.
@@ -345,9 +347,9 @@ pub struct Stats {
     /// Settled reactions of the inputs ended so far.
     reactions: Tally,
     /// Reactions received, by author (from `reaction_counts`, settled).
-    received: HashMap<String, u64>,
+    received: Map<String, u64>,
     /// Reactions given, by user (from records, settled).
-    given: HashMap<String, u64>,
+    given: Map<String, u64>,
     top: Top,
     inputs: Vec<InputStats>,
 }
@@ -594,12 +596,12 @@ impl Stats {
         if records.total > 0 {
             merge_counts(&mut self.given, records.by_user.clone());
             self.reactions.merge(Tally {
-                by_user: HashMap::new(),
+                by_user: Map::default(),
                 ..records
             });
         } else {
             self.reactions.merge(Tally {
-                by_user: HashMap::new(),
+                by_user: Map::default(),
                 ..counts
             });
         }

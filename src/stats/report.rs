@@ -4,11 +4,12 @@
 //! prints the same bytes.
 
 use super::distinct::{self, EXACT_MAX, SKETCH_ERROR};
+use super::hasher::HashKeyed;
 use super::histogram::{self, LogHistogram};
 use super::time;
 use super::{Stats, StatsJob, TopMessage};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The version of the report's shape, printed as `schema`.
 pub const SCHEMA: &str = "stream-chat-export/stats/1";
@@ -359,7 +360,7 @@ impl Stats {
 
         // Threads: only those with a reply in the data count; the parent's
         // time measures the first reply where both are known.
-        let mut per_channel_threads: HashMap<u64, u64> = HashMap::new();
+        let mut per_channel_threads: HashKeyed<u64> = HashKeyed::default();
         let mut threads = ThreadStats::default();
         let mut first = LogHistogram::default();
         for t in self.threads.values().filter(|t| t.replies > 0) {
