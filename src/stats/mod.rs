@@ -73,8 +73,8 @@ use std::sync::Arc;
 use top::Top;
 
 pub use report::{
-    ChannelStats, DayStats, FirstReply, InputStats, MessageStats, Named, PeriodStats,
-    ReactionStats, StatsReport, TextLengths, ThreadStats, TopLists, UserStats,
+    Accuracy, ChannelStats, DayStats, FirstReply, InputStats, LengthBucket, MessageStats, Named,
+    PeriodStats, ReactionStats, SCHEMA, StatsReport, TextLengths, ThreadStats, TopLists, UserStats,
 };
 pub use run::collect;
 pub use top::TopMessage;
