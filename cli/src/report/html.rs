@@ -716,7 +716,8 @@ mod tests {
         assert_eq!(week_of("2024-03-01"), "2024-W09");
         assert_eq!(week_of("2021-01-03"), "2020-W53");
         assert_eq!(week_of("2024-12-30"), "2025-W01");
-        assert_eq!(ticks(0), (4, 1));
+        assert_eq!(ticks(0), (1, 1));
+        assert_eq!(ticks(3), (3, 1));
         assert_eq!(ticks(97), (100, 25));
     }
 }
