@@ -13,6 +13,9 @@
 //! [`Report`]. A [`Projection`] compiles a set of fields (`user.id`,
 //! `created_at`, custom keys) once and reads them from each entity's JSON
 //! in one borrowing pass: the basis for columns and group-by keys.
+//! [`StatsJob`] is the analyzer: per-kind, per-channel, per-user and
+//! per-day statistics (and more) as mergeable partials on the parallel
+//! [`Engine`], finished into a serializable [`StatsReport`].
 //!
 //! ```
 //! use stream_chat_export::{Kind, ReaderBuilder};

@@ -583,8 +583,8 @@ impl Stats {
     /// `name`. With the sequential reader, pass its
     /// [`format`](crate::Reader::format) and [`report`](crate::Reader::report).
     pub fn end_input(&mut self, name: &str, format: Format, report: &Report) {
-        let records = std::mem::take(&mut self.rx_records);
-        let counts = std::mem::take(&mut self.rx_counts);
+        let mut records = std::mem::take(&mut self.rx_records);
+        let mut counts = std::mem::take(&mut self.rx_counts);
         let source = if records.total > 0 {
             "reaction_records"
         } else if counts.total > 0 {
@@ -592,19 +592,12 @@ impl Stats {
         } else {
             "none"
         };
-        merge_counts(&mut self.received, counts.by_user.clone());
-        if records.total > 0 {
-            merge_counts(&mut self.given, records.by_user.clone());
-            self.reactions.merge(Tally {
-                by_user: Map::default(),
-                ..records
-            });
-        } else {
-            self.reactions.merge(Tally {
-                by_user: Map::default(),
-                ..counts
-            });
-        }
+        // Received always from the aggregates, given only from records;
+        // totals, types and channels from the input's one source.
+        merge_counts(&mut self.received, std::mem::take(&mut counts.by_user));
+        merge_counts(&mut self.given, std::mem::take(&mut records.by_user));
+        self.reactions
+            .merge(if records.total > 0 { records } else { counts });
         let r = report;
         self.inputs.push(InputStats {
             file: name.to_string(),
