@@ -348,12 +348,14 @@ fn columns(items: &[(String, u64)], w: u32, hgt: u32, color: &str) -> String {
     if items.is_empty() {
         return "<p class=\"empty\">nothing to show</p>".to_string();
     }
-    let (left, bottom, top) = (48.0, 34.0, 8.0);
+    let max = items.iter().map(|i| i.1).max().unwrap_or(0);
+    let (ymax, step) = ticks(max);
+    // Room for the longest axis label (about 6.5 px per character).
+    let left = 14.0 + 6.5 * num(ymax).chars().count() as f64;
+    let (bottom, top) = (34.0, 8.0);
     let (wf, hf) = (f64::from(w), f64::from(hgt));
     let plot_w = wf - left - 8.0;
     let plot_h = hf - bottom - top;
-    let max = items.iter().map(|i| i.1).max().unwrap_or(0);
-    let (ymax, step) = ticks(max);
     let mut s = format!(
         "<svg class=\"chart\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"column chart\">"
     );
