@@ -49,6 +49,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "client")]
+pub mod client;
 mod decode;
 mod engine;
 mod error;

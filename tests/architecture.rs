@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 /// - `report` counts entities; `decode` turns one record into an entity;
 /// - `io` gives bytes, `frame` cuts them into records, `read` is the
 ///   sequential entity API, `engine` the parallel one;
-/// - the jobs and sinks sit on top; `stats` above them, as it composes
-///   with `filter`.
+/// - the jobs and sinks sit on top, beside the export API's `client`;
+///   `stats` above them, as it composes with `filter`.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -33,7 +33,7 @@ const LAYERS: &[&[&str]] = &[
     &["frame"],
     &["read"],
     &["engine"],
-    &["filter", "summary", "output"],
+    &["filter", "summary", "output", "client"],
     &["stats"],
 ];
 

@@ -119,42 +119,6 @@ impl FilterOptions {
     }
 }
 
-/// The ids given with `option` plus those listed in `files`, one per line.
-///
-/// An empty id, or a list that yields none, is refused: without it the
-/// predicate would silently vanish and a per-user extract would export
-/// everyone's data.
-fn ids(
-    given: &[String],
-    files: &[PathBuf],
-    option: &str,
-    what: &str,
-) -> stream_chat_export::Result<Vec<String>> {
-    let usage = |m: String| Error::new(ErrorKind::Usage(m));
-    if given.iter().any(|id| id.trim().is_empty()) {
-        return Err(usage(format!("{option} needs a non-empty value")));
-    }
-    let mut ids = given.to_vec();
-    for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| usage(format!("cannot read {what} from {}: {e}", file.display())))?;
-        let before = ids.len();
-        ids.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from),
-        );
-        if ids.len() == before {
-            return Err(usage(format!(
-                "{}: no {what} in the file (only blank lines); refusing to run without them",
-                file.display()
-            )));
-        }
-    }
-    Ok(ids)
-}
-
 /// Parses a size: plain bytes, or a number with a decimal (`KB`, `MB`,
 /// `GB`, `TB`) or binary (`KiB`, `MiB`, `GiB`, `TiB`) suffix, `B` allowed
 /// (case is ignored, a space before the suffix too).
@@ -193,9 +157,81 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// The ids given with `option` plus those listed in `files`, one per line
+/// (surrounding whitespace and blank lines ignored).
+///
+/// An empty id, or a list file that yields none, is refused: without it a
+/// filter's predicate would silently vanish (a per-user extract would
+/// export everyone's data), and an export would name nothing.
+pub fn ids(
+    given: &[String],
+    files: &[PathBuf],
+    option: &str,
+    what: &str,
+) -> Result<Vec<String>, Error> {
+    let usage = |m: String| Error::new(ErrorKind::Usage(m));
+    if given.iter().any(|id| id.trim().is_empty()) {
+        return Err(usage(format!("{option} needs a non-empty value")));
+    }
+    let mut ids = given.to_vec();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| usage(format!("cannot read {what} from {}: {e}", file.display())))?;
+        let before = ids.len();
+        ids.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+        if ids.len() == before {
+            return Err(usage(format!(
+                "{}: no {what} in the file (only blank lines); refusing to run without them",
+                file.display()
+            )));
+        }
+    }
+    Ok(ids)
+}
+
+/// Parses a duration: plain seconds, or numbers with `s`, `m`, `h` or `d`
+/// units, combined (`90s`, `15m`, `2h`, `1h30m`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("`{text}` is not a duration (try 90s, 15m, 2h, 1h30m)");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_duration, parse_size};
 
     #[test]
     fn sizes() {
@@ -220,5 +256,18 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert!(parse_size("20000000TiB").is_err(), "overflow");
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        for bad in ["", "h", "1x", "1h30", "-5s", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

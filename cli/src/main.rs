@@ -13,8 +13,9 @@ use std::process::ExitCode;
 use stream_chat_export::{Category, Error, ErrorKind};
 
 /// Inspect, validate and filter Stream Chat data exports (v1 documents,
-/// v2 and user exports, import files; plain or gzip). `filter` also
-/// converts any of them to v2 lines. `-` reads standard input.
+/// v2 and user exports, import files; plain or gzip), and get them from
+/// Stream's export API (`export`). `filter` also converts any of them to
+/// v2 lines. `-` reads standard input.
 #[derive(Parser)]
 #[command(name = "stream-chat-export", version, about, after_long_help = EXIT_CODES)]
 struct Cli {
@@ -35,6 +36,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Validate(cmd::validate::Args),
     Filter(cmd::filter::Args),
+    Export(cmd::export::Args),
     Stats(cmd::stats::Args),
 }
 
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Filter(args) => cmd::filter::run(args),
+        Command::Export(args) => cmd::export::run(&args),
         Command::Stats(args) => cmd::stats::run(&args),
     };
     ExitCode::from(code)

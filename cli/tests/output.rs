@@ -299,6 +299,14 @@ fn help_texts() {
         assert!(text.contains("-j, --threads"), "{cmd}: {text}");
         assert!(text.contains("--no-mmap"), "{cmd}: {text}");
     }
+    for sub in ["channels", "users", "wait"] {
+        let out = run(&["export", sub, "--help"], None);
+        assert_eq!(code(&out), 0);
+        let text = stdout(&out);
+        assert!(text.contains("Examples:"), "export {sub}: {text}");
+        assert!(text.contains("Exit codes:"), "export {sub}: {text}");
+        assert!(text.contains("--out <DIR>"), "export {sub}: {text}");
+    }
     let out = run(&["--help"], None);
     let text = stdout(&out);
     let commands: Vec<&str> = text
@@ -311,7 +319,7 @@ fn help_texts() {
         .collect();
     assert_eq!(
         commands,
-        ["inspect", "validate", "filter", "stats", "help"],
+        ["inspect", "validate", "filter", "export", "stats", "help"],
         "{text}"
     );
     assert!(!text.contains("analyze"), "{text}");

@@ -2,7 +2,7 @@
 //! input order, with the filter's raw-bytes rule-outs.
 
 use crate::engine::{CandidateSearch, Job, Keep, QuickTest, RuleOut};
-use crate::filter::{Filter, Prefilter};
+use crate::filter::{ByteSearch, Filter};
 use crate::model::entity::Entity;
 
 /// A [`Filter`] compiled for the [`Engine`](crate::Engine): its matches are
@@ -44,7 +44,7 @@ use crate::model::entity::Entity;
 #[derive(Debug, Clone)]
 pub struct FilterJob {
     filter: Filter,
-    prefilter: Option<Prefilter>,
+    prefilter: Option<ByteSearch>,
     resolve: bool,
 }
 
@@ -97,7 +97,7 @@ impl Job for FilterJob {
     }
 }
 
-impl CandidateSearch for Prefilter {
+impl CandidateSearch for ByteSearch {
     fn candidate_lines(&self, text: &[u8], f: &mut dyn FnMut(usize, usize)) -> u64 {
         self.candidate_lines_counting(text, f)
     }

@@ -17,6 +17,9 @@ use memchr::memmem;
 
 pub(crate) mod job;
 pub(crate) mod needle;
+pub(crate) mod time;
+
+use time::TimePrefilter;
 
 /// A conjunction of optional predicates; each set is a disjunction.
 /// An empty filter matches everything.
@@ -156,14 +159,21 @@ impl Filter {
             && (!self.kinds.is_empty() || self.since.is_some() || self.until.is_some())
     }
 
-    /// The byte prefilter for this filter, when one applies: a user filter
-    /// without a channel filter (a channel answer can depend on earlier
-    /// records, so every record must then be decoded).
-    pub(crate) fn prefilter(&self) -> Option<Prefilter> {
-        if self.users.is_empty() || !self.channels.is_empty() {
+    /// The byte prefilter for this filter, when one applies: without a
+    /// channel filter (a channel answer can depend on earlier records, so
+    /// every record must then be decoded), the search for the user ids,
+    /// or else for `created_at` values in the time window.
+    pub(crate) fn prefilter(&self) -> Option<ByteSearch> {
+        if !self.channels.is_empty() {
             return None;
         }
-        Some(Prefilter::new(&self.users))
+        if !self.users.is_empty() {
+            return Some(ByteSearch::Users(Prefilter::new(&self.users)));
+        }
+        if self.since.is_some() || self.until.is_some() {
+            return Some(ByteSearch::Time(TimePrefilter::new(self.since, self.until)));
+        }
+        None
     }
 }
 
@@ -177,24 +187,34 @@ fn contains(set: &[String], value: &str) -> bool {
     set.binary_search_by(|x| x.as_str().cmp(value)).is_ok()
 }
 
-/// An RFC3339 time, or a bare date (`YYYY-MM-DD`) as its midnight UTC:
-/// what people type for "since March".
+/// [`Timestamp::parse_date_or_time`], or a usage error.
 fn parse_time(text: &str) -> Result<Timestamp> {
-    let is_date = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    let parsed = if is_date {
-        Timestamp::parse(&format!("{text}T00:00:00Z"))
-    } else {
-        Timestamp::parse(text)
-    };
-    parsed.ok_or_else(|| {
+    Timestamp::parse_date_or_time(text).ok_or_else(|| {
         Error::new(ErrorKind::Usage(format!(
             "not an RFC3339 time or a date: {text:?} (expected e.g. 2024-03-01T00:00:00Z or 2024-03-01)"
         )))
     })
+}
+
+/// A search of raw bytes for the lines that can match a filter.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per filter run; boxing buys nothing
+pub(crate) enum ByteSearch {
+    /// The lines that hold one of the user ids.
+    Users(Prefilter),
+    /// The lines with a `created_at` that may be in the window.
+    Time(TimePrefilter),
+}
+
+impl ByteSearch {
+    /// Calls `f(start, end)` for each candidate line of `text`, in order,
+    /// and returns the number of `\n` in `text`.
+    pub(crate) fn candidate_lines_counting(&self, text: &[u8], f: impl FnMut(usize, usize)) -> u64 {
+        match self {
+            ByteSearch::Users(p) => p.candidate_lines_counting(text, f),
+            ByteSearch::Time(p) => p.candidate_lines_counting(text, f),
+        }
+    }
 }
 
 /// Decides from raw bytes whether a record *can* contain one of a set of

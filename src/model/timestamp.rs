@@ -43,6 +43,29 @@ impl Timestamp {
         })
     }
 
+    /// An RFC3339 time, or a bare date (`YYYY-MM-DD`) as its midnight UTC:
+    /// what people type for "since March", on the command line and in
+    /// time filters.
+    ///
+    /// ```
+    /// use stream_chat_export::Timestamp;
+    /// let day = Timestamp::parse_date_or_time("2024-03-01").unwrap();
+    /// assert_eq!(day, Timestamp::parse("2024-03-01T00:00:00Z").unwrap());
+    /// assert!(Timestamp::parse_date_or_time("March").is_none());
+    /// ```
+    pub fn parse_date_or_time(text: &str) -> Option<Timestamp> {
+        let is_date = text.len() == 10
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if is_date {
+            Timestamp::parse(&format!("{text}T00:00:00Z"))
+        } else {
+            Timestamp::parse(text)
+        }
+    }
+
     /// [`Timestamp::parse`] on raw bytes: the fast path needs no UTF-8
     /// check; anything else is checked and handed to chrono.
     pub(crate) fn parse_bytes(text: &[u8]) -> Option<Timestamp> {

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod export;
 pub mod filter;
 pub mod inspect;
 pub mod stats;
