@@ -11,7 +11,7 @@
 #   RUNS=5          hyperfine --runs (plus --warmup 1)
 #   THREADS=2       DuckDB `SET threads`
 #   TOOLS="ours jq jaq duckdb wc"   subset of tools to run
-#   QUERIES="1 2 3 4"               subset of queries to run
+#   QUERIES="1 2 3 4 5"             subset of queries to run
 #   INSTALL_JAQ=1   try `cargo install --locked jaq` when jaq is missing
 #   DATA=bench-data where the file, the DuckDB venv and the results go
 #
@@ -20,6 +20,9 @@
 #   2  messages of one user (item.user.id == "user-17")
 #   3  message count per channel
 #   4  messages created in [2024-03-01, 2024-04-01)
+#   5  full statistics in one scan: messages per channel, per user and per
+#      day (ours: `stats --json`, which computes everything it reports;
+#      DuckDB: GROUP BY GROUPING SETS ((cid), (user), (day)))
 #
 # Output: a Markdown table on stdout and in $DATA/results.md, hyperfine JSON
 # in $DATA/hyperfine/, each command's output in $DATA/out/.
@@ -34,7 +37,7 @@ SEED=${SEED:-1}
 RUNS=${RUNS:-5}
 THREADS=${THREADS:-2}
 TOOLS=${TOOLS:-"ours jq jaq duckdb wc"}
-QUERIES=${QUERIES:-"1 2 3 4"}
+QUERIES=${QUERIES:-"1 2 3 4 5"}
 DATA=${DATA:-bench-data}
 USER_ID=user-17
 SINCE=2024-03-01T00:00:00Z
@@ -134,7 +137,8 @@ command_for() {
     case "$tool:$q" in
     ours:1) ours_supports inspect --json && echo "$CLI inspect --json $f" ;;
     ours:2) ours_supports filter --user --kind && echo "$CLI filter --kind message --user $USER_ID $f" ;;
-    ours:3) ours_supports stats && echo "$CLI stats $f" ;;
+    ours:3) ours_supports stats --json --kind && echo "$CLI stats --json --kind message $f" ;;
+    ours:5) ours_supports stats --json && echo "$CLI stats --json $f" ;;
     ours:4) ours_supports filter --kind --since --until &&
         echo "$CLI filter --kind message --since $SINCE --until $UNTIL $f" ;;
     jq:1 | jaq:1)
@@ -143,6 +147,8 @@ command_for() {
         echo "${tool/jaq/$JAQ} -c 'select(.type==\"message\" and .item.user.id==\"$USER_ID\")' $f" ;;
     jq:3 | jaq:3)
         echo "${tool/jaq/$JAQ} -n -r 'reduce (inputs | select(.type==\"message\") | .item.cid) as \$c ({}; .[\$c] += 1) | to_entries[] | \"\\(.key)\\t\\(.value)\"' $f" ;;
+    jq:5 | jaq:5)
+        echo "${tool/jaq/$JAQ} -n -c 'reduce (inputs | select(.type==\"message\") | .item) as \$m ({}; .c[\$m.cid // \"\"] += 1 | .u[\$m.user.id // \"\"] += 1 | .d[(\$m.created_at // \"\")[0:10]] += 1)' $f" ;;
     jq:4 | jaq:4)
         # A prefix compare is exact for whole-month bounds, whatever the number of fractional digits.
         echo "${tool/jaq/$JAQ} -c 'select(.type==\"message\" and (.item.created_at // \"\")[0:7] == \"2024-03\")' $f" ;;
@@ -153,6 +159,7 @@ command_for() {
         2) sql="SELECT count(*) FROM read_ndjson_auto('$f') WHERE type='message' AND item.user.id='$USER_ID'" ;;
         3) sql="SELECT item.cid, count(*) FROM read_ndjson_auto('$f') WHERE type='message' GROUP BY 1" ;;
         4) sql="SELECT count(*) FROM read_ndjson_auto('$f') WHERE type='message' AND substr(CAST(item.created_at AS VARCHAR), 1, 7) = '2024-03'" ;;
+        5) sql="SELECT cid, uid, day, count(*) FROM (SELECT item.cid AS cid, item.user.id AS uid, substr(CAST(item.created_at AS VARCHAR), 1, 10) AS day FROM read_ndjson_auto('$f') WHERE type='message') GROUP BY GROUPING SETS ((cid), (uid), (day))" ;;
         esac
         echo "$VENV/bin/python $DUCKQ $THREADS \"$sql\"" ;;
     wc:1) echo "wc -l < $f" ;; # the floor: one pass over the bytes, no parsing
@@ -161,7 +168,7 @@ command_for() {
 
 case " $TOOLS " in *" jaq "*) [ -n "$JAQ" ] || TOOLS=${TOOLS/jaq/} ;; esac
 
-QNAME=([1]="count per kind" [2]="messages of $USER_ID" [3]="messages per channel" [4]="messages in 2024-03")
+QNAME=([1]="count per kind" [2]="messages of $USER_ID" [3]="messages per channel" [4]="messages in 2024-03" [5]="full stats (channel, user, day)")
 
 # ---------------------------------------------------------------- run ----
 log "warming the page cache"

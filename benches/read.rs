@@ -1,4 +1,5 @@
-//! Throughput of the reader and the filters, in bytes per second.
+//! Throughput of the reader, the filters and the analyzer, in bytes per
+//! second.
 //!
 //! Data comes from the deterministic generator (examples/generate.rs),
 //! written once per run into a temporary directory; `BENCH_SIZE` (bytes,
@@ -14,7 +15,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use stream_chat_export::{
     Engine, Filter, FilterJob, Kind, MappedFile, MmapChoice, Out, Parallel, Projection,
-    ReaderBuilder, Values,
+    ReaderBuilder, Stats, StatsJob, Values,
 };
 
 struct Data {
@@ -196,6 +197,37 @@ fn benches(c: &mut Criterion) {
             b.iter(|| count(&exhaustive, &job))
         });
     }
+    g.finish();
+
+    // The analyzer: every statistic of `stats --json`, partials merged in
+    // order (v2 mapped, v1 on the sequential walk).
+    let mut g = c.benchmark_group("stats");
+    g.sample_size(10);
+    let job = StatsJob::new();
+    let stats_of = |engine: &Engine, bytes: &[u8]| {
+        let mut all = Stats::default();
+        engine
+            .run(&job)
+            .builder(&builder)
+            .slice(bytes, |out| {
+                if let Out::Partial(p) = out {
+                    all.merge(p);
+                }
+                Ok(())
+            })
+            .unwrap();
+        all.report(&job).messages.total
+    };
+    g.throughput(Throughput::Bytes(map.bytes().len() as u64));
+    for threads in [1, 2] {
+        let engine = Engine::new(Parallel::new().threads(threads)).unwrap();
+        g.bench_function(format!("v2_threads{threads}"), |b| {
+            b.iter(|| stats_of(&engine, map.bytes()))
+        });
+    }
+    g.throughput(Throughput::Bytes(v1.len() as u64));
+    let engine = Engine::new(Parallel::new().threads(2)).unwrap();
+    g.bench_function("v1", |b| b.iter(|| stats_of(&engine, &v1)));
     g.finish();
 }
 

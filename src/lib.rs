@@ -13,6 +13,9 @@
 //! [`Report`]. A [`Projection`] compiles a set of fields (`user.id`,
 //! `created_at`, custom keys) once and reads them from each entity's JSON
 //! in one borrowing pass: the basis for columns and group-by keys.
+//! [`StatsJob`] is the analyzer: per-kind, per-channel, per-user and
+//! per-day statistics (and more) as mergeable partials on the parallel
+//! [`Engine`], finished into a serializable [`StatsReport`].
 //!
 //! ```
 //! use stream_chat_export::{Kind, ReaderBuilder};
@@ -62,6 +65,7 @@ mod output;
 pub mod project;
 mod read;
 mod report;
+pub mod stats;
 mod summary;
 
 pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
@@ -81,6 +85,7 @@ pub use output::{Output, V2Writer, ensure_not_an_input, write_v2_line};
 pub use project::{Projection, Values};
 pub use read::reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
 pub use report::{ErrorMode, Report};
+pub use stats::{Stats, StatsJob, StatsReport};
 pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
 
 /// The README's examples run as doc tests, so they stay true.

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 ///   sequential entity API, `engine` the parallel one;
 /// - the jobs and sinks sit on top, beside the export API's `client` and
 ///   the import validator (`import`);
-/// - `convert` (export to import files) uses the filter and the output.
+/// - `convert` (export to import files) uses the filter and the output,
+///   `stats` composes with `filter`.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -35,7 +36,7 @@ const LAYERS: &[&[&str]] = &[
     &["read"],
     &["engine"],
     &["filter", "summary", "output", "client", "import"],
-    &["convert"],
+    &["convert", "stats"],
 ];
 
 /// The longest source file accepted, in lines.

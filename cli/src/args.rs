@@ -3,69 +3,6 @@
 use std::path::PathBuf;
 use stream_chat_export::{Error, ErrorKind, Filter, Parallel, ReaderBuilder};
 
-/// The predicates of `filter`, shared by every command that selects
-/// entities (`filter`, `convert`). Repeated options of one kind are
-/// alternatives (any user, any channel, any kind).
-#[derive(clap::Args, Clone, Debug)]
-pub struct FilterOptions {
-    /// Entities belonging to this user id (author, reacting user, member,
-    /// the user record, channel creator).
-    #[arg(long = "user", value_name = "ID")]
-    users: Vec<String>,
-    /// Read user ids from FILE, one per line (surrounding whitespace and
-    /// blank lines ignored): for requests naming many users. A file
-    /// without any id is an error, never "every user".
-    #[arg(long = "users-file", value_name = "FILE")]
-    users_files: Vec<PathBuf>,
-    /// Entities of this channel cid (`type:id`); members and reactions
-    /// resolve their channel as in the reader.
-    #[arg(long = "channel", value_name = "CID")]
-    channels: Vec<String>,
-    /// Read channel cids from FILE, one per line, as --users-file.
-    #[arg(long = "channels-file", value_name = "FILE")]
-    channels_files: Vec<PathBuf>,
-    /// Only created_at >= T (RFC3339, or a date YYYY-MM-DD for its
-    /// midnight UTC); entities without created_at fail any time predicate.
-    #[arg(long, value_name = "T")]
-    since: Option<String>,
-    /// Only created_at < T (RFC3339, or a date YYYY-MM-DD for its midnight
-    /// UTC).
-    #[arg(long, value_name = "T")]
-    until: Option<String>,
-    /// Only these kinds (message, member, reaction, channel, user, read,
-    /// device, or another type name).
-    #[arg(long = "kind", value_name = "K")]
-    kinds: Vec<String>,
-}
-
-impl FilterOptions {
-    /// The predicates of the command line.
-    pub fn filter(&self) -> stream_chat_export::Result<Filter> {
-        let mut f = Filter::new();
-        for u in ids(&self.users, &self.users_files, "--user", "user ids")? {
-            f.user(u);
-        }
-        for c in ids(
-            &self.channels,
-            &self.channels_files,
-            "--channel",
-            "channel cids",
-        )? {
-            f.channel(c);
-        }
-        for k in &self.kinds {
-            f.kind(k);
-        }
-        if let Some(t) = &self.since {
-            f.since(t)?;
-        }
-        if let Some(t) = &self.until {
-            f.until(t)?;
-        }
-        Ok(f)
-    }
-}
-
 /// How inputs are read: limits, repairs and whether files are mapped.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ReadOptions {
@@ -117,6 +54,69 @@ impl ThreadOptions {
         // 0 means every core, in the library as on the command line.
         p.threads(self.threads);
         p
+    }
+}
+
+/// The predicates of `filter`, shared by every command that selects
+/// entities (`filter`, `stats`, `convert`). Repeated options of one kind
+/// are alternatives (any user, any channel, any kind).
+#[derive(clap::Args, Clone, Debug)]
+pub struct FilterOptions {
+    /// Entities belonging to this user id (author, reacting user, member,
+    /// the user record, channel creator).
+    #[arg(long = "user", value_name = "ID")]
+    pub users: Vec<String>,
+    /// Read user ids from FILE, one per line (surrounding whitespace and
+    /// blank lines ignored): for requests naming many users. A file
+    /// without any id is an error, never "every user".
+    #[arg(long = "users-file", value_name = "FILE")]
+    pub users_files: Vec<PathBuf>,
+    /// Entities of this channel cid (`type:id`); members and reactions
+    /// resolve their channel as in the reader.
+    #[arg(long = "channel", value_name = "CID")]
+    pub channels: Vec<String>,
+    /// Read channel cids from FILE, one per line, as --users-file.
+    #[arg(long = "channels-file", value_name = "FILE")]
+    pub channels_files: Vec<PathBuf>,
+    /// Only created_at >= T (RFC3339, or a date YYYY-MM-DD for its
+    /// midnight UTC); entities without created_at fail any time predicate.
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only created_at < T (RFC3339, or a date YYYY-MM-DD for its midnight
+    /// UTC).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Only these kinds (message, member, reaction, channel, user, read,
+    /// device, or another type name).
+    #[arg(long = "kind", value_name = "K")]
+    pub kinds: Vec<String>,
+}
+
+impl FilterOptions {
+    /// The predicates of the command line.
+    pub fn filter(&self) -> stream_chat_export::Result<Filter> {
+        let mut f = Filter::new();
+        for u in ids(&self.users, &self.users_files, "--user", "user ids")? {
+            f.user(u);
+        }
+        for c in ids(
+            &self.channels,
+            &self.channels_files,
+            "--channel",
+            "channel cids",
+        )? {
+            f.channel(c);
+        }
+        for k in &self.kinds {
+            f.kind(k);
+        }
+        if let Some(t) = &self.since {
+            f.since(t)?;
+        }
+        if let Some(t) = &self.until {
+            f.until(t)?;
+        }
+        Ok(f)
     }
 }
 

@@ -6,6 +6,7 @@ mod args;
 mod cmd;
 mod input;
 mod progress;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ enum Command {
     Filter(cmd::filter::Args),
     Convert(cmd::convert::Args),
     Export(cmd::export::Args),
+    Stats(cmd::stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Filter(args) => cmd::filter::run(args),
         Command::Convert(args) => cmd::convert::run(&args),
         Command::Export(args) => cmd::export::run(&args),
+        Command::Stats(args) => cmd::stats::run(&args),
     };
     ExitCode::from(code)
 }
