@@ -319,7 +319,9 @@ fn help_texts() {
         .collect();
     assert_eq!(
         commands,
-        ["inspect", "validate", "filter", "convert", "export", "stats", "help"],
+        [
+            "inspect", "validate", "filter", "convert", "export", "stats", "help"
+        ],
         "{text}"
     );
     assert!(!text.contains("analyze"), "{text}");
