@@ -61,6 +61,7 @@ pub mod project;
 mod read;
 mod report;
 mod summary;
+mod tables;
 
 pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
@@ -80,6 +81,12 @@ pub use project::{Projection, Values};
 pub use read::reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader};
 pub use report::{ErrorMode, Report};
 pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
+#[cfg(feature = "parquet")]
+pub use tables::ParquetWriter;
+pub use tables::{
+    CsvWriter, NdjsonWriter, Staging, TableCount, TableNames, TableWriter, TablesConverter,
+    TablesSummary, default_columns, write_ndjson_line,
+};
 
 /// The README's examples run as doc tests, so they stay true.
 #[cfg(doctest)]

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 /// - `io` gives bytes, `frame` cuts them into records, `read` is the
 ///   sequential entity API, `engine` the parallel one;
 /// - the jobs and sinks sit on top, with the import validator (`import`);
-/// - `convert` (export to import files) uses the filter and the output.
+/// - `convert` (export to import files) and `tables` (per-kind NDJSON,
+///   CSV, Parquet) use the filter and the output.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -34,7 +35,7 @@ const LAYERS: &[&[&str]] = &[
     &["read"],
     &["engine"],
     &["filter", "summary", "output", "import"],
-    &["convert"],
+    &["convert", "tables"],
 ];
 
 /// The longest source file accepted, in lines.

@@ -1,6 +1,8 @@
-//! `convert`: exports to another format. One target so far,
-//! `stream-import` (Stream's import files); the target is an enum so that
-//! others can join it.
+//! `convert`: exports to another format: `stream-import` (Stream's
+//! import files) here, the per-kind tables (`ndjson`, `csv`, `parquet`) in
+//! `convert/tables.rs`.
+
+mod tables;
 
 use crate::args::{FilterOptions, ReadOptions, ThreadOptions, parse_size};
 use crate::input;
@@ -48,6 +50,8 @@ pub struct Args {
     no_progress: bool,
     #[command(flatten)]
     options: ReadOptions,
+    #[command(flatten)]
+    tables: tables::TableOptions,
     /// Export files, read twice (tables first, then the rest): stdin (`-`)
     /// is refused.
     #[arg(required = true)]
@@ -59,6 +63,13 @@ pub struct Args {
 enum Target {
     /// Stream's import format (JSON Lines `{"type","data"}`).
     StreamImport,
+    /// One NDJSON file per kind in folder --out (`messages.jsonl`, ...).
+    Ndjson,
+    /// One CSV file per kind in folder --out (`messages.csv`, ...).
+    Csv,
+    /// One Hive-partitioned Parquet dataset per kind in folder --out
+    /// (`messages/date=YYYY-MM-DD/part-00000.parquet`, ...).
+    Parquet,
 }
 
 const HELP: &str = "\
@@ -85,6 +96,26 @@ pub fn run(args: &Args) -> u8 {
 }
 
 fn convert(args: &Args) -> Result<()> {
+    let format = match args.to {
+        Target::StreamImport => None,
+        Target::Ndjson => Some(tables::Format::Ndjson),
+        Target::Csv => Some(tables::Format::Csv),
+        Target::Parquet => Some(tables::Format::Parquet),
+    };
+    if let Some(format) = format {
+        return tables::convert(&tables::Request {
+            format,
+            out: &args.out,
+            files: &args.files,
+            predicates: &args.predicates,
+            threads: &args.threads,
+            options: &args.options,
+            tables: &args.tables,
+            strict: args.strict,
+            quiet: args.quiet,
+            no_progress: args.no_progress,
+        });
+    }
     let usage = |m: String| Error::new(ErrorKind::Usage(m));
     if args.files.iter().any(|f| f == Path::new("-")) {
         return Err(usage(
@@ -97,7 +128,6 @@ fn convert(args: &Args) -> Result<()> {
         ));
     }
     ensure_not_an_input(&args.out, &args.files)?;
-    let Target::StreamImport = args.to;
     let engine = Engine::new(&args.threads.parallel())?;
     let mut builder = args.options.builder();
     builder.strict(args.strict);

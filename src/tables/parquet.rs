@@ -1,0 +1,687 @@
+//! Parquet tables (feature `parquet`): one Hive-partitioned dataset per
+//! kind, for Spark, Trino, DuckDB and DataFusion.
+
+use super::names::TableNames;
+use super::staging::{Staging, create_dir, write_error};
+use super::{TableCount, TableWriter, TablesSummary};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::entity::{Entity, Kind};
+use crate::model::timestamp::Timestamp;
+use arrow_array::builder::{
+    BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The partition of rows without a (parsable) `created_at`: the name Hive,
+/// Spark and Trino give a null partition value.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Writes one Parquet dataset per kind into a new folder ([`Staging`]):
+/// `messages/date=2024-03-01/part-00000.parquet`, ... — Hive partitions by
+/// the UTC day of `created_at` (`date=__HIVE_DEFAULT_PARTITION__` for rows
+/// without one), so Spark, Trino, DuckDB and DataFusion read the folder
+/// as one table with a `date` column and prune by it.
+///
+/// Each kind has typed columns for its common fields, then `extra_json`:
+/// the entity's JSON object without the fields the typed columns hold
+/// exactly (everything else: custom fields, nested objects, a value whose
+/// type differs from its column's). Ids and text are plain UTF-8 strings
+/// (no UUID logical type: Spark refuses it); times are microsecond UTC
+/// timestamps (`isAdjustedToUTC`; nanoseconds are not read everywhere —
+/// a time with sub-microsecond digits keeps its text in `extra_json`).
+/// `cid` and `user_id` are the resolved channel and user.
+///
+/// | table | typed columns |
+/// |---|---|
+/// | `messages` | cid, id, user_id, type, text, parent_id, created_at, updated_at, deleted_at, reply_count |
+/// | `reactions` | cid, message_id, user_id, type, score, created_at, updated_at |
+/// | `members` | cid, user_id, channel_role, role, banned, created_at, updated_at |
+/// | `channels` | cid, id, type, created_by_id, member_count, created_at, updated_at, last_message_at |
+/// | `users` | id, name, role, banned, created_at, updated_at, last_active |
+/// | any other | cid, id, user_id, type, created_at |
+///
+/// Rows are buffered per table and day, and written sorted by `cid` then
+/// `created_at` (input order among equals), in row groups of about
+/// [`ParquetWriter::row_group_bytes`]. When the buffers together pass
+/// [`ParquetWriter::buffer_bytes`], the largest is written out as a file of
+/// its own: memory stays bounded whatever the input's size, and a day
+/// bigger than the buffer becomes several files, each sorted.
+///
+/// Compression is Snappy, which every engine reads.
+#[derive(Debug)]
+pub struct ParquetWriter {
+    staging: Staging,
+    names: TableNames,
+    tables: Vec<Table>,
+    buffered: usize,
+    buffer_bytes: usize,
+    row_group_bytes: usize,
+    kept_text: u64,
+}
+
+#[derive(Debug)]
+struct Table {
+    name: String,
+    layout: &'static [Col],
+    schema: SchemaRef,
+    /// Rows waiting, per UTC day (`None`: no created_at).
+    days: BTreeMap<Option<i64>, Partition>,
+    count: TableCount,
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    rows: Vec<Row>,
+    bytes: usize,
+    /// Files written for this day so far.
+    files: u32,
+}
+
+/// One buffered row: the sort keys, the typed cells, `extra_json`.
+#[derive(Debug)]
+struct Row {
+    cid: Option<Box<str>>,
+    created_at: Option<i64>,
+    cells: Box<[Cell]>,
+    extra: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+enum Cell {
+    Null,
+    Str(Box<str>),
+    Int(i64),
+    Bool(bool),
+    Micros(i64),
+}
+
+/// A typed column: its name, where its value comes from, its type.
+#[derive(Debug)]
+struct Col {
+    name: &'static str,
+    from: From,
+    ty: Ty,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum From {
+    /// A top-level key.
+    Key(&'static str),
+    /// A key of the object at a top-level key (`created_by.id`).
+    Nested(&'static str, &'static str),
+    /// The resolved channel (the `cid` key absorbed when equal).
+    Cid,
+    /// The resolved user (a `user_id` key absorbed when equal).
+    UserId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ty {
+    Str,
+    Int,
+    Bool,
+    Time,
+}
+
+macro_rules! col {
+    ($name:literal, $ty:ident) => {
+        Col {
+            name: $name,
+            from: From::Key($name),
+            ty: Ty::$ty,
+        }
+    };
+    ($name:literal, $from:expr, $ty:ident) => {
+        Col {
+            name: $name,
+            from: $from,
+            ty: Ty::$ty,
+        }
+    };
+}
+
+const CID: Col = col!("cid", From::Cid, Str);
+const USER_ID: Col = col!("user_id", From::UserId, Str);
+
+const MESSAGES: &[Col] = &[
+    CID,
+    col!("id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("text", Str),
+    col!("parent_id", Str),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("deleted_at", Time),
+    col!("reply_count", Int),
+];
+const REACTIONS: &[Col] = &[
+    CID,
+    col!("message_id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("score", Int),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+];
+const MEMBERS: &[Col] = &[
+    CID,
+    USER_ID,
+    col!("channel_role", Str),
+    col!("role", Str),
+    col!("banned", Bool),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+];
+const CHANNELS: &[Col] = &[
+    CID,
+    col!("id", Str),
+    col!("type", Str),
+    col!("created_by_id", From::Nested("created_by", "id"), Str),
+    col!("member_count", Int),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("last_message_at", Time),
+];
+const USERS: &[Col] = &[
+    col!("id", Str),
+    col!("name", Str),
+    col!("role", Str),
+    col!("banned", Bool),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("last_active", Time),
+];
+const OTHERS: &[Col] = &[
+    CID,
+    col!("id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("created_at", Time),
+];
+
+fn layout_of(kind: Kind) -> &'static [Col] {
+    match kind {
+        Kind::Message => MESSAGES,
+        Kind::Reaction => REACTIONS,
+        Kind::Member => MEMBERS,
+        Kind::Channel => CHANNELS,
+        Kind::User => USERS,
+        _ => OTHERS,
+    }
+}
+
+fn schema_of(layout: &[Col]) -> SchemaRef {
+    let mut fields: Vec<Field> = layout
+        .iter()
+        .map(|c| {
+            let ty = match c.ty {
+                Ty::Str => DataType::Utf8,
+                Ty::Int => DataType::Int64,
+                Ty::Bool => DataType::Boolean,
+                Ty::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            };
+            Field::new(c.name, ty, true)
+        })
+        .collect();
+    fields.push(Field::new("extra_json", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+impl ParquetWriter {
+    /// A writer whose datasets appear in `dir` when
+    /// [finished](Self::finish); 256 MiB of row buffers, row groups of
+    /// about 64 MiB.
+    pub fn create(dir: impl AsRef<Path>) -> Result<ParquetWriter> {
+        Ok(ParquetWriter {
+            staging: Staging::new(dir.as_ref())?,
+            names: TableNames::new(),
+            tables: Vec::new(),
+            buffered: 0,
+            buffer_bytes: 256 << 20,
+            row_group_bytes: 64 << 20,
+            kept_text: 0,
+        })
+    }
+
+    /// The rows buffered before the largest partition is written out
+    /// (estimated bytes of their values; at least 1).
+    pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.buffer_bytes = bytes.max(1);
+        self
+    }
+
+    /// The size of a row group (estimated bytes of its values, before
+    /// encoding; at least 1).
+    pub fn row_group_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.row_group_bytes = bytes.max(1);
+        self
+    }
+
+    /// Writes every buffered partition, closes the files and renames the
+    /// folder into place.
+    pub fn finish(mut self) -> Result<TablesSummary> {
+        for t in 0..self.tables.len() {
+            let days: Vec<Option<i64>> = self.tables[t].days.keys().copied().collect();
+            for day in days {
+                self.flush(t, day)?;
+            }
+        }
+        let mut summary = TablesSummary::default();
+        for t in &self.tables {
+            summary.tables.insert(t.name.clone(), t.count);
+        }
+        if self.kept_text > 0 {
+            summary.adjusted.insert(
+                "times not exact as microsecond timestamps (their text kept in extra_json)",
+                self.kept_text,
+            );
+        }
+        summary.dir = self.staging.commit()?;
+        Ok(summary)
+    }
+
+    /// Writes the rows of `table`'s `day` as one new file.
+    fn flush(&mut self, table: usize, day: Option<i64>) -> Result<()> {
+        let t = &mut self.tables[table];
+        let Some(part) = t.days.get_mut(&day) else {
+            return Ok(());
+        };
+        let mut rows = std::mem::take(&mut part.rows);
+        self.buffered -= part.bytes;
+        part.bytes = 0;
+        let n = part.files;
+        part.files += 1;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Stable: rows with equal keys stay in input order.
+        rows.sort_by(|a, b| (&a.cid, a.created_at).cmp(&(&b.cid, b.created_at)));
+        let partition = match day {
+            Some(d) => format!("date={}", day_name(d)),
+            None => format!("date={NULL_PARTITION}"),
+        };
+        let rel = Path::new(&t.name)
+            .join(&partition)
+            .join(format!("part-{n:05}.parquet"));
+        let temp = self.staging.path().join(&rel);
+        let shown = self.staging.destination().join(&rel);
+        if let Some(dir) = temp.parent() {
+            create_dir(dir)?;
+        }
+        let bytes = write_file(
+            &temp,
+            &shown,
+            &t.schema,
+            t.layout,
+            &rows,
+            self.row_group_bytes,
+        )?;
+        t.count.rows += rows.len() as u64;
+        t.count.files += 1;
+        t.count.bytes += bytes;
+        Ok(())
+    }
+
+    fn row(&mut self, entity: &Entity<'_>, layout: &[Col]) -> Result<Row> {
+        let repaired = super::csv::repaired_raw(entity);
+        let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
+        let entries = entries(raw).map_err(|e| {
+            Error::new(ErrorKind::Usage(format!(
+                "entity at byte {}: not a JSON object: {e}",
+                entity.offset()
+            )))
+        })?;
+        let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
+        let mut cells = Vec::with_capacity(layout.len());
+        for col in layout {
+            let (cell, key) = typed(entity, &entries, col);
+            if let (Some(key), Ty::Time) = (key, col.ty)
+                && matches!(cell, Cell::Null)
+                && last(&entries, key).is_some_and(|v| v.get() != "null")
+            {
+                // A time the column cannot hold exactly: its text stays.
+                self.kept_text += 1;
+            }
+            if let Some(key) = key {
+                absorbed.push(key);
+            }
+            cells.push(cell);
+        }
+        let mut extra = Vec::with_capacity(raw.len());
+        extra.push(b'{');
+        for (key, value) in &entries {
+            if absorbed.contains(&key.as_ref()) {
+                continue;
+            }
+            if extra.len() > 1 {
+                extra.push(b',');
+            }
+            // Keys come from the file: written as JSON strings, they can
+            // never change the structure.
+            serde_json::to_writer(&mut extra, key.as_ref()).unwrap_or_default();
+            extra.push(b':');
+            crate::output::minify(value.get().as_bytes(), &mut extra);
+        }
+        extra.push(b'}');
+        let created_at = entity.created_at().map(micros);
+        Ok(Row {
+            cid: entity.cid().map(Box::from),
+            created_at,
+            cells: cells.into_boxed_slice(),
+            extra: String::from_utf8(extra)
+                .unwrap_or_default()
+                .into_boxed_str(),
+        })
+    }
+}
+
+impl TableWriter for ParquetWriter {
+    fn write(&mut self, entity: &Entity<'_>) -> Result<()> {
+        let table = self.names.table(entity)?;
+        while self.tables.len() <= table {
+            let layout = layout_of(entity.kind());
+            self.tables.push(Table {
+                name: self.names.name(self.tables.len()).to_string(),
+                layout,
+                schema: schema_of(layout),
+                days: BTreeMap::new(),
+                count: TableCount::default(),
+            });
+        }
+        let layout = self.tables[table].layout;
+        let row = self.row(entity, layout)?;
+        let day = row.created_at.map(|us| us.div_euclid(86_400_000_000));
+        let bytes = row_bytes(&row);
+        let part = self.tables[table].days.entry(day).or_default();
+        part.rows.push(row);
+        part.bytes += bytes;
+        self.buffered += bytes;
+        if self.buffered > self.buffer_bytes {
+            // The largest partition goes: the fewest, biggest files.
+            let (t, d) = self
+                .tables
+                .iter()
+                .enumerate()
+                .flat_map(|(t, table)| table.days.iter().map(move |(d, p)| (p.bytes, t, *d)))
+                .max_by_key(|(bytes, _, _)| *bytes)
+                .map(|(_, t, d)| (t, d))
+                .unwrap_or((table, day));
+            self.flush(t, d)?;
+        }
+        Ok(())
+    }
+}
+
+/// The estimated heap size of a row.
+fn row_bytes(row: &Row) -> usize {
+    let cells: usize = row
+        .cells
+        .iter()
+        .map(|c| match c {
+            Cell::Str(s) => s.len() + 16,
+            _ => 16,
+        })
+        .sum();
+    std::mem::size_of::<Row>() + row.cid.as_ref().map_or(0, |c| c.len()) + cells + row.extra.len()
+}
+
+/// A typed cell and the top-level key it absorbs (when the value is held
+/// exactly).
+fn typed<'e>(
+    entity: &Entity<'_>,
+    entries: &[(Cow<'e, str>, &'e RawValue)],
+    col: &Col,
+) -> (Cell, Option<&'static str>) {
+    match col.from {
+        From::Cid | From::UserId => {
+            let (resolved, key) = match col.from {
+                From::Cid => (entity.cid(), "cid"),
+                _ => (entity.user_id(), "user_id"),
+            };
+            let cell = resolved.map_or(Cell::Null, |s| Cell::Str(s.into()));
+            let exact = match last(entries, key) {
+                Some(v) => {
+                    v.get() == "null"
+                        || serde_json::from_str::<Cow<'_, str>>(v.get())
+                            .is_ok_and(|s| Some(s.as_ref()) == resolved)
+                }
+                None => false,
+            };
+            (cell, exact.then_some(key))
+        }
+        From::Key(key) => match last(entries, key) {
+            None => (Cell::Null, None),
+            Some(v) => match convert(v.get(), col.ty) {
+                Some(cell) => (cell, Some(key)),
+                None => (Cell::Null, None),
+            },
+        },
+        From::Nested(key, inner) => {
+            let value = last(entries, key)
+                .and_then(|v| entries_of(v.get()).ok())
+                .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)));
+            // The object stays whole in extra_json.
+            (value.unwrap_or(Cell::Null), None)
+        }
+    }
+}
+
+/// `raw` as a cell of type `ty`, when it is held exactly (`null` is).
+fn convert(raw: &str, ty: Ty) -> Option<Cell> {
+    if raw == "null" {
+        return Some(Cell::Null);
+    }
+    match ty {
+        Ty::Str => serde_json::from_str::<Cow<'_, str>>(raw)
+            .ok()
+            .map(|s| Cell::Str(s.into())),
+        Ty::Int => raw.parse::<i64>().ok().map(Cell::Int),
+        Ty::Bool => match raw {
+            "true" => Some(Cell::Bool(true)),
+            "false" => Some(Cell::Bool(false)),
+            _ => None,
+        },
+        Ty::Time => {
+            let text = serde_json::from_str::<Cow<'_, str>>(raw).ok()?;
+            let t = Timestamp::parse(&text)?;
+            (t.subsec_nanos() % 1000 == 0).then(|| Cell::Micros(micros(t)))
+        }
+    }
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.unix_seconds()
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(t.subsec_nanos() / 1000))
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
+fn day_name(day: i64) -> String {
+    let t = Timestamp::from_unix(day.saturating_mul(86_400), 0);
+    t.to_chrono().format("%Y-%m-%d").to_string()
+}
+
+/// The last value of `key` (the one `serde_json::Value` keeps).
+fn last<'e>(entries: &[(Cow<'e, str>, &'e RawValue)], key: &str) -> Option<&'e RawValue> {
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+}
+
+/// The members of a JSON object in order, values unparsed.
+fn entries(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
+    entries_of(raw)
+}
+
+fn entries_of(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                out.push((key, map.next_value::<&'de RawValue>()?));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.deserialize_map(Entries)
+}
+
+/// Writes `rows` as one Parquet file at `temp` (`shown` names it in
+/// errors), in row groups of about `group_bytes`; returns its size.
+fn write_file(
+    temp: &Path,
+    shown: &Path,
+    schema: &SchemaRef,
+    layout: &[Col],
+    rows: &[Row],
+    group_bytes: usize,
+) -> Result<u64> {
+    let error = write_error(shown);
+    let parquet_error = |e: parquet::errors::ParquetError| -> Error {
+        Error::new(ErrorKind::Write(std::io::Error::other(e.to_string()))).with_path(shown)
+    };
+    let file = File::create_new(temp).map_err(&error)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        // Row groups end where this writer says (by size), not at a row
+        // count.
+        .set_max_row_group_row_count(None)
+        .build();
+    let mut writer = ArrowWriter::try_new(
+        BufWriter::with_capacity(1 << 20, file),
+        schema.clone(),
+        Some(props),
+    )
+    .map_err(parquet_error)?;
+    let mut start = 0;
+    while start < rows.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < rows.len() && (end == start || bytes < group_bytes) {
+            bytes += row_bytes(&rows[end]);
+            end += 1;
+        }
+        let batch = batch(schema, layout, &rows[start..end]).map_err(|e| {
+            Error::new(ErrorKind::Write(std::io::Error::other(e.to_string()))).with_path(shown)
+        })?;
+        writer.write(&batch).map_err(parquet_error)?;
+        writer.flush().map_err(parquet_error)?;
+        start = end;
+    }
+    let buffered = writer.into_inner().map_err(parquet_error)?;
+    let file = buffered.into_inner().map_err(|e| error(e.into_error()))?;
+    file.sync_all().map_err(&error)?;
+    Ok(file.metadata().map_err(&error)?.len())
+}
+
+/// One row group's columns.
+fn batch(
+    schema: &SchemaRef,
+    layout: &[Col],
+    rows: &[Row],
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.len() + 1);
+    for (i, col) in layout.iter().enumerate() {
+        let cells = rows.iter().map(|r| r.cells.get(i).unwrap_or(&Cell::Null));
+        columns.push(match col.ty {
+            Ty::Str => {
+                let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+                for c in cells {
+                    match c {
+                        Cell::Str(s) => b.append_value(s),
+                        _ => b.append_null(),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            Ty::Int => {
+                let mut b = Int64Builder::with_capacity(rows.len());
+                for c in cells {
+                    b.append_option(match c {
+                        Cell::Int(n) => Some(*n),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish())
+            }
+            Ty::Bool => {
+                let mut b = BooleanBuilder::with_capacity(rows.len());
+                for c in cells {
+                    b.append_option(match c {
+                        Cell::Bool(v) => Some(*v),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish())
+            }
+            Ty::Time => {
+                let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
+                for c in cells {
+                    b.append_option(match c {
+                        Cell::Micros(us) => Some(*us),
+                        _ => None,
+                    });
+                }
+                Arc::new(b.finish().with_timezone("UTC"))
+            }
+        });
+    }
+    let mut extra =
+        StringBuilder::with_capacity(rows.len(), rows.iter().map(|r| r.extra.len()).sum());
+    for r in rows {
+        extra.append_value(&r.extra);
+    }
+    columns.push(Arc::new(extra.finish()));
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_micros() {
+        assert_eq!(day_name(0), "1970-01-01");
+        assert_eq!(day_name(-1), "1969-12-31");
+        let t = Timestamp::parse("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(day_name(micros(t).div_euclid(86_400_000_000)), "0001-01-01");
+        let t = Timestamp::parse("2024-03-01T10:00:00.123456Z").unwrap();
+        assert_eq!(micros(t) % 1_000_000, 123_456);
+    }
+
+    #[test]
+    fn times_that_lose_digits_are_not_typed() {
+        assert!(convert("\"2024-03-01T10:00:00.123456789Z\"", Ty::Time).is_none());
+        assert!(matches!(
+            convert("\"2024-03-01T10:00:00.5Z\"", Ty::Time),
+            Some(Cell::Micros(_))
+        ));
+        assert!(convert("12", Ty::Time).is_none());
+        assert!(matches!(convert("null", Ty::Time), Some(Cell::Null)));
+        assert!(convert("1.5", Ty::Int).is_none());
+    }
+}
