@@ -343,7 +343,7 @@ impl TableWriter for CsvWriter {
     fn write(&mut self, entity: &Entity<'_>) -> Result<()> {
         let table = self.names.table(entity)?;
         self.open(table)?;
-        let repaired = repaired_raw(entity);
+        let repaired = super::repaired_raw(entity);
         if repaired.is_some() {
             self.repaired += 1;
         }
@@ -383,17 +383,6 @@ impl TableWriter for CsvWriter {
         t.rows += 1;
         Ok(())
     }
-}
-
-/// The entity's JSON with lone surrogate escapes replaced by `\ufffd`, when
-/// it has any (a lossy record): the projection, like `serde_json`, refuses
-/// them.
-pub(crate) fn repaired_raw(entity: &Entity<'_>) -> Option<String> {
-    if !entity.is_lossy() {
-        return None;
-    }
-    let fixed = crate::decode::surrogates::replace_lone_surrogates(entity.raw())?;
-    String::from_utf8(fixed).ok()
 }
 
 /// One column's cell.

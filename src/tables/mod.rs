@@ -176,3 +176,15 @@ impl TablesConverter {
         Ok(reports)
     }
 }
+
+/// The entity's JSON with lone surrogate escapes replaced by `\ufffd`, when
+/// it has any (a lossy record): `serde_json`, Spark, DuckDB and the
+/// projection all refuse them, and FORMAT.md prefers a lossy value to a
+/// lost record.
+pub(crate) fn repaired_raw(entity: &Entity<'_>) -> Option<String> {
+    if !entity.is_lossy() {
+        return None;
+    }
+    let fixed = crate::decode::surrogates::replace_lone_surrogates(entity.raw())?;
+    String::from_utf8(fixed).ok()
+}

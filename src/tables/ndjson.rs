@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 /// `"cid":"<resolved>"` added as its first key when the record has no
 /// `cid` key of its own and a channel was resolved (v1 members and
 /// messages, v2 members, reactions that took their message's channel).
+/// A lossy record's escaped lone surrogates become `\ufffd`, so every
+/// line is JSON that strict readers accept.
 ///
 /// ```
 /// use stream_chat_export::{ReaderBuilder, write_ndjson_line};
@@ -32,7 +34,8 @@ use std::path::{Path, PathBuf};
 /// # Ok::<(), stream_chat_export::Error>(())
 /// ```
 pub fn write_ndjson_line(entity: &Entity<'_>, out: &mut Vec<u8>) {
-    let raw = entity.raw();
+    let repaired = super::repaired_raw(entity);
+    let raw = repaired.as_ref().map_or(entity.raw(), |r| r.as_bytes());
     match entity.cid() {
         Some(cid) if !entity.fields.has_cid_key => {
             out.extend_from_slice(b"{\"cid\":");

@@ -336,7 +336,7 @@ impl ParquetWriter {
     }
 
     fn row(&mut self, entity: &Entity<'_>, layout: &[Col]) -> Result<Row> {
-        let repaired = super::csv::repaired_raw(entity);
+        let repaired = super::repaired_raw(entity);
         let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
         let entries = entries(raw).map_err(|e| {
             Error::new(ErrorKind::Usage(format!(
