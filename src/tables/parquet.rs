@@ -40,7 +40,8 @@ pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// type differs from its column's). Ids and text are plain UTF-8 strings
 /// (no UUID logical type: Spark refuses it); times are microsecond UTC
 /// timestamps (`isAdjustedToUTC`; nanoseconds are not read everywhere —
-/// a time with sub-microsecond digits keeps its text in `extra_json`).
+/// a time with digits beyond the microsecond is typed truncated and keeps
+/// its exact text in `extra_json` as well).
 /// `cid` and `user_id` are the resolved channel and user.
 ///
 /// | table | typed columns |
@@ -285,7 +286,7 @@ impl ParquetWriter {
         }
         if self.kept_text > 0 {
             summary.adjusted.insert(
-                "times not exact as microsecond timestamps (their text kept in extra_json)",
+                "times with digits beyond the microsecond (typed truncated, their text also kept in extra_json)",
                 self.kept_text,
             );
         }
@@ -348,11 +349,9 @@ impl ParquetWriter {
         let mut cells = Vec::with_capacity(layout.len());
         for col in layout {
             let (cell, key) = typed(entity, &entries, col);
-            if let (Some(key), Ty::Time) = (key, col.ty)
-                && matches!(cell, Cell::Null)
-                && last(&entries, key).is_some_and(|v| v.get() != "null")
+            if key.is_none() && matches!(cell, Cell::Micros(_)) && matches!(col.from, From::Key(_))
             {
-                // A time the column cannot hold exactly: its text stays.
+                // A time the column holds truncated: its text stays too.
                 self.kept_text += 1;
             }
             if let Some(key) = key {
@@ -462,29 +461,29 @@ fn typed<'e>(
             };
             (cell, exact.then_some(key))
         }
-        From::Key(key) => match last(entries, key) {
+        From::Key(key) => match last(entries, key).and_then(|v| convert(v.get(), col.ty)) {
             None => (Cell::Null, None),
-            Some(v) => match convert(v.get(), col.ty) {
-                Some(cell) => (cell, Some(key)),
-                None => (Cell::Null, None),
-            },
+            Some((cell, exact)) => (cell, exact.then_some(key)),
         },
         From::Nested(key, inner) => {
             let value = last(entries, key)
                 .and_then(|v| entries_of(v.get()).ok())
-                .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)));
+                .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)))
+                .map(|(cell, _)| cell);
             // The object stays whole in extra_json.
             (value.unwrap_or(Cell::Null), None)
         }
     }
 }
 
-/// `raw` as a cell of type `ty`, when it is held exactly (`null` is).
-fn convert(raw: &str, ty: Ty) -> Option<Cell> {
+/// `raw` as a cell of type `ty` (`null` is one), and whether the cell
+/// holds it exactly: a time with digits beyond the microsecond is typed
+/// truncated, and its text is kept in `extra_json` too.
+fn convert(raw: &str, ty: Ty) -> Option<(Cell, bool)> {
     if raw == "null" {
-        return Some(Cell::Null);
+        return Some((Cell::Null, true));
     }
-    match ty {
+    let cell = match ty {
         Ty::Str => serde_json::from_str::<Cow<'_, str>>(raw)
             .ok()
             .map(|s| Cell::Str(s.into())),
@@ -497,9 +496,10 @@ fn convert(raw: &str, ty: Ty) -> Option<Cell> {
         Ty::Time => {
             let text = serde_json::from_str::<Cow<'_, str>>(raw).ok()?;
             let t = Timestamp::parse(&text)?;
-            (t.subsec_nanos() % 1000 == 0).then(|| Cell::Micros(micros(t)))
+            return Some((Cell::Micros(micros(t)), t.subsec_nanos() % 1000 == 0));
         }
-    }
+    };
+    cell.map(|c| (c, true))
 }
 
 fn micros(t: Timestamp) -> i64 {
@@ -674,14 +674,20 @@ mod tests {
     }
 
     #[test]
-    fn times_that_lose_digits_are_not_typed() {
-        assert!(convert("\"2024-03-01T10:00:00.123456789Z\"", Ty::Time).is_none());
+    fn times_that_lose_digits_are_not_exact() {
+        assert!(matches!(
+            convert("\"2024-03-01T10:00:00.123456789Z\"", Ty::Time),
+            Some((Cell::Micros(_), false))
+        ));
         assert!(matches!(
             convert("\"2024-03-01T10:00:00.5Z\"", Ty::Time),
-            Some(Cell::Micros(_))
+            Some((Cell::Micros(_), true))
         ));
         assert!(convert("12", Ty::Time).is_none());
-        assert!(matches!(convert("null", Ty::Time), Some(Cell::Null)));
+        assert!(matches!(
+            convert("null", Ty::Time),
+            Some((Cell::Null, true))
+        ));
         assert!(convert("1.5", Ty::Int).is_none());
     }
 }
