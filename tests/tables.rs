@@ -469,7 +469,7 @@ fn filters_select_the_rows() {
         .run(
             &engine(2, 64),
             &ReaderBuilder::new(),
-            &[path.clone()],
+            std::slice::from_ref(&path),
             &mut |p| Input::open(p, MmapChoice::never()),
             &mut w,
             &mut |_, _| {},

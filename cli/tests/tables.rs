@@ -71,12 +71,6 @@ fn every_format_has_the_expected_rows_on_every_fixture() {
                 &["convert", "--to", to, "--out", s(&out), "-j", "2", s(&path)],
                 None,
             );
-            if name.contains("truncated_gzip") {
-                // The stream ends in a read error: nothing is written.
-                assert_ne!(code(&o), 0, "{name} {to}");
-                assert!(!out.exists());
-                continue;
-            }
             assert_eq!(code(&o), 0, "{name} {to}: {}", stderr(&o));
             assert_eq!(
                 summary_rows(&stderr(&o)),

@@ -162,7 +162,7 @@ impl TablesConverter {
                 |out| match out {
                     Out::Entity(e) => {
                         count = count.wrapping_add(1);
-                        if count % 1024 == 0 {
+                        if count.is_multiple_of(1024) {
                             progress(i, e.offset());
                         }
                         writer.write(&e)

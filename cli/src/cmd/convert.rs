@@ -52,8 +52,9 @@ pub struct Args {
     options: ReadOptions,
     #[command(flatten)]
     tables: tables::TableOptions,
-    /// Export files, read twice (tables first, then the rest): stdin (`-`)
-    /// is refused.
+    /// Export files. stream-import reads them twice (tables first, then
+    /// the rest) and refuses stdin (`-`); ndjson, csv and parquet read
+    /// them once, stdin too.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
