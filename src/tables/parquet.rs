@@ -56,9 +56,10 @@ pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// Rows are buffered per table and day, and written sorted by `cid` then
 /// `created_at` (input order among equals), in row groups of about
 /// [`ParquetWriter::row_group_bytes`]. When the buffers together pass
-/// [`ParquetWriter::buffer_bytes`], the largest is written out as a file of
-/// its own: memory stays bounded whatever the input's size, and a day
-/// bigger than the buffer becomes several files, each sorted.
+/// [`ParquetWriter::buffer_bytes`], every buffered day is written out as a
+/// file (files in parallel, [`ParquetWriter::threads`]): memory stays
+/// bounded whatever the input's size, and an input bigger than the buffer
+/// gives a day several files, each sorted.
 ///
 /// Compression is Snappy, which every engine reads.
 #[derive(Debug)]
@@ -70,6 +71,9 @@ pub struct ParquetWriter {
     buffer_bytes: usize,
     row_group_bytes: usize,
     kept_text: u64,
+    threads: usize,
+    /// The encoding threads, started at the first flush.
+    pool: Option<rayon::ThreadPool>,
 }
 
 #[derive(Debug)]
@@ -254,10 +258,18 @@ impl ParquetWriter {
             buffer_bytes: 256 << 20,
             row_group_bytes: 64 << 20,
             kept_text: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pool: None,
         })
     }
 
-    /// The rows buffered before the largest partition is written out
+    /// Threads that encode and write files (default: every core).
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// The rows buffered before every buffered day is written out
     /// (estimated bytes of their values; at least 1).
     pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
         self.buffer_bytes = bytes.max(1);
@@ -274,12 +286,7 @@ impl ParquetWriter {
     /// Writes every buffered partition, closes the files and renames the
     /// folder into place.
     pub fn finish(mut self) -> Result<TablesSummary> {
-        for t in 0..self.tables.len() {
-            let days: Vec<Option<i64>> = self.tables[t].days.keys().copied().collect();
-            for day in days {
-                self.flush(t, day)?;
-            }
-        }
+        self.flush_all()?;
         let mut summary = TablesSummary::default();
         for t in &self.tables {
             summary.tables.insert(t.name.clone(), t.count);
@@ -294,20 +301,61 @@ impl ParquetWriter {
         Ok(summary)
     }
 
-    /// Writes the rows of `table`'s `day` as one new file.
-    fn flush(&mut self, table: usize, day: Option<i64>) -> Result<()> {
-        let t = &mut self.tables[table];
-        let Some(part) = t.days.get_mut(&day) else {
-            return Ok(());
-        };
-        let mut rows = std::mem::take(&mut part.rows);
-        self.buffered -= part.bytes;
-        part.bytes = 0;
-        let n = part.files;
-        part.files += 1;
-        if rows.is_empty() {
-            return Ok(());
+    /// Writes every buffered day of every table as a new file, the files
+    /// in parallel (a dataset has hundreds of days: one at a time, the
+    /// per-file work — schema, footer, fsync — would dominate).
+    fn flush_all(&mut self) -> Result<()> {
+        let mut jobs = Vec::new();
+        for (table, t) in self.tables.iter_mut().enumerate() {
+            for (day, part) in &mut t.days {
+                if part.rows.is_empty() {
+                    continue;
+                }
+                let rows = std::mem::take(&mut part.rows);
+                part.bytes = 0;
+                jobs.push((table, *day, part.files, rows));
+                part.files += 1;
+            }
         }
+        self.buffered = 0;
+        if self.pool.is_none() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(|i| format!("stream-chat-export-parquet-{i}"))
+                .build()
+                .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
+            self.pool = Some(pool);
+        }
+        let this = &*self;
+        let written: Vec<Result<(usize, u64, u64)>> = match &this.pool {
+            Some(pool) => pool.install(|| {
+                use rayon::prelude::*;
+                jobs.into_par_iter()
+                    .map(|(table, day, n, rows)| this.write_day(table, day, n, rows))
+                    .collect()
+            }),
+            None => Vec::new(),
+        };
+        for w in written {
+            let (table, rows, bytes) = w?;
+            let count = &mut self.tables[table].count;
+            count.rows += rows;
+            count.files += 1;
+            count.bytes += bytes;
+        }
+        Ok(())
+    }
+
+    /// Writes `rows` of `table`'s `day` as its file number `n`; returns
+    /// the table, the rows and the bytes written.
+    fn write_day(
+        &self,
+        table: usize,
+        day: Option<i64>,
+        n: u32,
+        mut rows: Vec<Row>,
+    ) -> Result<(usize, u64, u64)> {
+        let t = &self.tables[table];
         // Stable: rows with equal keys stay in input order.
         rows.sort_by(|a, b| (&a.cid, a.created_at).cmp(&(&b.cid, b.created_at)));
         let partition = match day {
@@ -330,10 +378,7 @@ impl ParquetWriter {
             &rows,
             self.row_group_bytes,
         )?;
-        t.count.rows += rows.len() as u64;
-        t.count.files += 1;
-        t.count.bytes += bytes;
-        Ok(())
+        Ok((table, rows.len() as u64, bytes))
     }
 
     fn row(&mut self, entity: &Entity<'_>, layout: &[Col]) -> Result<Row> {
@@ -409,16 +454,10 @@ impl TableWriter for ParquetWriter {
         part.bytes += bytes;
         self.buffered += bytes;
         if self.buffered > self.buffer_bytes {
-            // The largest partition goes: the fewest, biggest files.
-            let (t, d) = self
-                .tables
-                .iter()
-                .enumerate()
-                .flat_map(|(t, table)| table.days.iter().map(move |(d, p)| (p.bytes, t, *d)))
-                .max_by_key(|(bytes, _, _)| *bytes)
-                .map(|(_, t, d)| (t, d))
-                .unwrap_or((table, day));
-            self.flush(t, d)?;
+            // Every day goes, not the largest alone: an export spread over
+            // hundreds of days would otherwise write its largest day again
+            // and again in slivers once the buffers are full.
+            self.flush_all()?;
         }
         Ok(())
     }
@@ -572,7 +611,7 @@ fn write_file(
         .set_max_row_group_row_count(None)
         .build();
     let mut writer = ArrowWriter::try_new(
-        BufWriter::with_capacity(1 << 20, file),
+        BufWriter::with_capacity(256 << 10, file),
         schema.clone(),
         Some(props),
     )

@@ -28,8 +28,8 @@ pub struct TableOptions {
     /// with = + - @ tab or CR get a leading ' and every cell is quoted.
     #[arg(long)]
     formula_guard: bool,
-    /// parquet: rows buffered (estimated) before the largest day of a
-    /// table is written out as a file of its own.
+    /// parquet: rows buffered (estimated) before every buffered day is
+    /// written out as a file.
     #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = parse_size)]
     buffer_size: usize,
     /// parquet: the size of a row group (estimated, before encoding).
@@ -129,7 +129,8 @@ fn parquet(
 ) -> Result<(TablesSummary, Vec<Report>)> {
     let mut w = ParquetWriter::create(r.out)?;
     w.buffer_bytes(r.tables.buffer_size)
-        .row_group_bytes(r.tables.row_group_size);
+        .row_group_bytes(r.tables.row_group_size)
+        .threads(engine.settings().thread_count());
     let reports = run(r, engine, builder, converter, &mut w)?;
     Ok((w.finish()?, reports))
 }
