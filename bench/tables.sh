@@ -18,20 +18,22 @@ PY=$DATA/venv/bin/python
 OUT=$DATA/tables-out
 mkdir -p "$OUT"
 src="read_ndjson('$FILE', columns = {type: 'VARCHAR', item: 'JSON'})"
-duck() {
-    "$PY" -c 'import sys, duckdb
+cat >"$OUT/duck.py" <<'PY'
+import sys, duckdb
 con = duckdb.connect()
 con.execute("SET threads=2")
 con.execute("SET preserve_insertion_order=false")
-con.execute(sys.argv[1])' "$1"
-}
+con.execute(sys.argv[1])
+PY
 best() { # name, command...
     local name=$1 best=""
     shift
     for _ in $(seq "$RUNS"); do
         rm -rf "$OUT/x"
         local t
-        t=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -o "$OUT/time" -f '%e %M' "$@" >/dev/null 2>"$OUT/stderr" \
+            || { cat "$OUT/stderr" >&2; exit 1; }
+        t=$(tail -1 "$OUT/time")
         if [ -z "$best" ] || awk -v a="${t% *}" -v b="${best% *}" 'BEGIN{exit !(a<b)}'; then best=$t; fi
     done
     local secs=${best% *} kib=${best#* }
@@ -44,16 +46,16 @@ best() { # name, command...
 echo "| conversion | time | speed | peak RSS |"
 echo "|---|---|---|---|"
 best "ours: convert --to ndjson" "$BIN" convert --to ndjson -j 2 -q --out "$OUT/x" "$FILE"
-best "DuckDB: COPY ... (FORMAT json, PARTITION_BY (type))" duck \
+best "DuckDB: COPY ... (FORMAT json, PARTITION_BY (type))" "$PY" "$OUT/duck.py" \
     "COPY (SELECT type, item FROM $src) TO '$OUT/x' (FORMAT json, PARTITION_BY (type))"
 best "ours: convert --to csv" "$BIN" convert --to csv -j 2 -q --out "$OUT/x" "$FILE"
-best "DuckDB: COPY ... (FORMAT csv, PARTITION_BY (type)), 6 columns" duck \
+best "DuckDB: COPY ... (FORMAT csv, PARTITION_BY (type)), 6 columns" "$PY" "$OUT/duck.py" \
     "COPY (SELECT type, item->>'cid' AS cid, item->>'id' AS id,
            coalesce(item->>'user_id', item->'user'->>'id') AS user_id,
            item->>'created_at' AS created_at, item->>'text' AS text
            FROM $src) TO '$OUT/x' (FORMAT csv, PARTITION_BY (type))"
 best "ours: convert --to parquet" "$BIN" convert --to parquet -j 2 -q --out "$OUT/x" "$FILE"
-best "DuckDB: COPY ... (FORMAT parquet, PARTITION_BY (type, date))" duck \
+best "DuckDB: COPY ... (FORMAT parquet, PARTITION_BY (type, date))" "$PY" "$OUT/duck.py" \
     "COPY (SELECT type, item->>'cid' AS cid, item->>'id' AS id,
            coalesce(item->>'user_id', item->'user'->>'id') AS user_id,
            item->>'text' AS text,
@@ -61,4 +63,4 @@ best "DuckDB: COPY ... (FORMAT parquet, PARTITION_BY (type, date))" duck \
            CAST(CAST(item->>'created_at' AS TIMESTAMPTZ) AS DATE) AS date,
            CAST(item AS VARCHAR) AS extra_json
            FROM $src) TO '$OUT/x' (FORMAT parquet, PARTITION_BY (type, date))"
-rm -rf "$OUT/x"
+rm -rf "$OUT/x" "$OUT/time" "$OUT/stderr" "$OUT/duck.py"

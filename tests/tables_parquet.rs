@@ -45,22 +45,39 @@ fn day_of(created_at: Option<&str>) -> String {
     }
 }
 
-fn convert(path: &Path, out: &Path, small: bool) -> Option<TablesSummary> {
+/// Converts `path`; `workers`: rows built on the engine's workers
+/// (`ParquetWriter::convert`), else on the sink (`TablesConverter::run`).
+fn convert(path: &Path, out: &Path, small: bool, workers: bool) -> Option<TablesSummary> {
     let engine = Engine::new(Parallel::new().threads(2).chunk_size(64)).unwrap();
     let mut w = ParquetWriter::create(out).unwrap();
     if small {
         w.buffer_bytes(3000).row_group_bytes(700);
     }
-    TablesConverter::new(Filter::new())
-        .run(
+    let converter = TablesConverter::new(Filter::new());
+    let inputs = [path.to_path_buf()];
+    let mut open = |p: &Path| Input::open(p, MmapChoice::never());
+    if workers {
+        w.convert(
+            &converter,
             &engine,
             &ReaderBuilder::new(),
-            &[path.to_path_buf()],
-            &mut |p| Input::open(p, MmapChoice::never()),
-            &mut w,
+            &inputs,
+            &mut open,
             &mut |_, _| {},
         )
         .ok()?;
+    } else {
+        converter
+            .run(
+                &engine,
+                &ReaderBuilder::new(),
+                &inputs,
+                &mut open,
+                &mut w,
+                &mut |_, _| {},
+            )
+            .ok()?;
+    }
     Some(w.finish().unwrap())
 }
 
@@ -207,13 +224,13 @@ fn parquet_equals_the_oracle_on_every_fixture() {
     let mut checked = 0;
     for (name, path) in all_inputs() {
         let want = oracle_of(&path, false);
-        for small in [false, true] {
+        for (small, workers) in [(false, false), (false, true), (true, true), (true, false)] {
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().join("pq");
-            let Some(summary) = convert(&path, &out, small) else {
+            let Some(summary) = convert(&path, &out, small, workers) else {
                 continue;
             };
-            let label = format!("{name} (small buffers: {small})");
+            let label = format!("{name} (small buffers: {small}, rows on the workers: {workers})");
             // Rows per table and per day.
             let mut want_days: BTreeMap<(String, String), Vec<&Expected>> = BTreeMap::new();
             for e in &want.entities {
@@ -265,7 +282,7 @@ fn small_buffers_split_days_into_files_and_row_groups() {
     let path = fixtures_dir().join("v2_item.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pq");
-    let summary = convert(&path, &out, true).unwrap();
+    let summary = convert(&path, &out, true, true).unwrap();
     let messages = &summary.tables["messages"];
     assert!(messages.files > 1, "{messages:?}");
     let mut groups = 0;

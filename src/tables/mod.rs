@@ -139,6 +139,12 @@ impl TablesConverter {
         }
     }
 
+    /// The filter, as the engine job that resolves channels.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn job(&self) -> &FilterJob {
+        &self.job
+    }
+
     /// Runs over `inputs` one after another, each on every thread of
     /// `engine`, opening each with `open`; `progress(input, at)` is called
     /// now and then with the input's index and the decompressed offset

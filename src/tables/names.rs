@@ -58,7 +58,12 @@ impl TableNames {
     /// The table of `entity`, made on first sight. Fails (a usage error
     /// naming the entity's offset) past [`MAX_TABLES`] tables.
     pub fn table(&mut self, entity: &Entity<'_>) -> Result<usize> {
-        let type_name = entity.type_name();
+        self.table_of(entity.kind(), entity.type_name(), entity.offset())
+    }
+
+    /// [`TableNames::table`] of an entity of `kind` and `type_name` at
+    /// byte `offset`.
+    pub(crate) fn table_of(&mut self, kind: Kind, type_name: &str, offset: u64) -> Result<usize> {
         if let Some(&i) = self.by_type.get(type_name) {
             return Ok(i);
         }
@@ -66,10 +71,10 @@ impl TableNames {
             return Err(Error::new(ErrorKind::Usage(format!(
                 "more than {MAX_TABLES} entity kinds (the last, {type_name:?}, at byte {}); \
                  select the kinds to convert with --kind",
-                entity.offset()
+                offset
             ))));
         }
-        let base = match entity.kind() {
+        let base = match kind {
             Kind::Other if type_name == "other" => "others".to_string(),
             Kind::Other => format!("{}s", sanitize(type_name)),
             known => format!("{}s", known.as_str()),

@@ -3,10 +3,15 @@
 
 use super::names::TableNames;
 use super::staging::{Staging, create_dir, write_error};
-use super::{TableCount, TableWriter, TablesSummary};
+use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
+use crate::engine::{Engine, Job, Keep, Out, RuleOut};
 use crate::error::{Error, ErrorKind, Result};
+use crate::filter::job::FilterJob;
+use crate::io::input::Input;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
 use arrow_array::builder::{
     BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
@@ -21,7 +26,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The partition of rows without a (parsable) `created_at`: the name Hive,
@@ -74,6 +79,8 @@ pub struct ParquetWriter {
     threads: usize,
     /// The encoding threads, started at the first flush.
     pool: Option<rayon::ThreadPool>,
+    /// The index of the input being written ([`ParquetWriter::convert`]).
+    input: u32,
 }
 
 #[derive(Debug)]
@@ -96,9 +103,14 @@ struct Partition {
 
 /// One buffered row: the sort keys, the typed cells, `extra_json`.
 #[derive(Debug)]
-struct Row {
+pub(crate) struct Row {
     cid: Option<Box<str>>,
     created_at: Option<i64>,
+    /// The input's index and the entity's offset in it: the last sort key,
+    /// so equal keys keep input order whichever thread built the row.
+    order: (u32, u64),
+    /// A time typed truncated (its text kept in extra_json too).
+    kept_text: bool,
     cells: Box<[Cell]>,
     extra: Box<str>,
 }
@@ -260,6 +272,7 @@ impl ParquetWriter {
             kept_text: 0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pool: None,
+            input: 0,
         })
     }
 
@@ -356,8 +369,10 @@ impl ParquetWriter {
         mut rows: Vec<Row>,
     ) -> Result<(usize, u64, u64)> {
         let t = &self.tables[table];
-        // Stable: rows with equal keys stay in input order.
-        rows.sort_by(|a, b| (&a.cid, a.created_at).cmp(&(&b.cid, b.created_at)));
+        // Rows with equal keys stay in input order (`order` is unique).
+        rows.sort_unstable_by(|a, b| {
+            (&a.cid, a.created_at, a.order).cmp(&(&b.cid, b.created_at, b.order))
+        });
         let partition = match day {
             Some(d) => format!("date={}", day_name(d)),
             None => format!("date={NULL_PARTITION}"),
@@ -380,63 +395,75 @@ impl ParquetWriter {
         )?;
         Ok((table, rows.len() as u64, bytes))
     }
+}
 
-    fn row(&mut self, entity: &Entity<'_>, layout: &[Col]) -> Result<Row> {
-        let repaired = super::repaired_raw(entity);
-        let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
-        let entries = entries(raw).map_err(|e| {
-            Error::new(ErrorKind::Usage(format!(
-                "entity at byte {}: not a JSON object: {e}",
-                entity.offset()
-            )))
-        })?;
-        let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
-        let mut cells = Vec::with_capacity(layout.len());
-        for col in layout {
-            let (cell, key) = typed(entity, &entries, col);
-            if key.is_none() && matches!(cell, Cell::Micros(_)) && matches!(col.from, From::Key(_))
-            {
-                // A time the column holds truncated: its text stays too.
-                self.kept_text += 1;
-            }
-            if let Some(key) = key {
-                absorbed.push(key);
-            }
-            cells.push(cell);
+/// Builds `entity`'s row (on a worker or on the sink alike).
+fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
+    let layout = layout_of(entity.kind());
+    let repaired = super::repaired_raw(entity);
+    let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
+    let entries = entries(raw).map_err(|e| {
+        Error::new(ErrorKind::Usage(format!(
+            "entity at byte {}: not a JSON object: {e}",
+            entity.offset()
+        )))
+    })?;
+    let mut kept_text = false;
+    let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
+    let mut cells = Vec::with_capacity(layout.len());
+    for col in layout {
+        let (cell, key) = typed(entity, &entries, col);
+        if key.is_none() && matches!(cell, Cell::Micros(_)) && matches!(col.from, From::Key(_)) {
+            // A time the column holds truncated: its text stays too.
+            kept_text = true;
         }
-        let mut extra = Vec::with_capacity(raw.len());
-        extra.push(b'{');
-        for (key, value) in &entries {
-            if absorbed.contains(&key.as_ref()) {
-                continue;
-            }
-            if extra.len() > 1 {
-                extra.push(b',');
-            }
-            // Keys come from the file: written as JSON strings, they can
-            // never change the structure.
-            serde_json::to_writer(&mut extra, key.as_ref()).unwrap_or_default();
-            extra.push(b':');
-            crate::output::minify(value.get().as_bytes(), &mut extra);
+        if let Some(key) = key {
+            absorbed.push(key);
         }
-        extra.push(b'}');
-        let created_at = entity.created_at().map(micros);
-        Ok(Row {
-            cid: entity.cid().map(Box::from),
-            created_at,
-            cells: cells.into_boxed_slice(),
-            extra: String::from_utf8(extra)
-                .unwrap_or_default()
-                .into_boxed_str(),
-        })
+        cells.push(cell);
     }
+    let mut extra = Vec::with_capacity(raw.len());
+    extra.push(b'{');
+    for (key, value) in &entries {
+        if absorbed.contains(&key.as_ref()) {
+            continue;
+        }
+        if extra.len() > 1 {
+            extra.push(b',');
+        }
+        // Keys come from the file: written as JSON strings, they can
+        // never change the structure.
+        serde_json::to_writer(&mut extra, key.as_ref()).unwrap_or_default();
+        extra.push(b':');
+        crate::output::minify(value.get().as_bytes(), &mut extra);
+    }
+    extra.push(b'}');
+    let created_at = entity.created_at().map(micros);
+    Ok(Row {
+        cid: entity.cid().map(Box::from),
+        created_at,
+        order: (input, entity.offset()),
+        kept_text,
+        cells: cells.into_boxed_slice(),
+        extra: String::from_utf8(extra)
+            .unwrap_or_default()
+            .into_boxed_str(),
+    })
 }
 
 impl TableWriter for ParquetWriter {
     fn write(&mut self, entity: &Entity<'_>) -> Result<()> {
-        let table = self.names.table(entity)?;
+        let row = build_row(entity, self.input)?;
+        self.add(entity.kind(), entity.type_name(), entity.offset(), row)
+    }
+}
+
+impl ParquetWriter {
+    /// Buffers a row into its table and day.
+    fn add(&mut self, kind: Kind, type_name: &str, offset: u64, row: Row) -> Result<()> {
+        let table = self.names.table_of(kind, type_name, offset)?;
         while self.tables.len() <= table {
-            let layout = layout_of(entity.kind());
+            let layout = layout_of(kind);
             self.tables.push(Table {
                 name: self.names.name(self.tables.len()).to_string(),
                 layout,
@@ -445,8 +472,9 @@ impl TableWriter for ParquetWriter {
                 count: TableCount::default(),
             });
         }
-        let layout = self.tables[table].layout;
-        let row = self.row(entity, layout)?;
+        if row.kept_text {
+            self.kept_text += 1;
+        }
         let day = row.created_at.map(|us| us.div_euclid(86_400_000_000));
         let bytes = row_bytes(&row);
         let part = self.tables[table].days.entry(day).or_default();
@@ -460,6 +488,101 @@ impl TableWriter for ParquetWriter {
             self.flush_all()?;
         }
         Ok(())
+    }
+
+    /// Runs `inputs` through `converter` into this writer with the rows
+    /// built on the engine's workers (the sink only buffers them); the
+    /// dataset is the same as [`TablesConverter::run`] gives. The writer
+    /// is not finished.
+    pub fn convert(
+        &mut self,
+        converter: &TablesConverter,
+        engine: &Engine,
+        builder: &ReaderBuilder,
+        inputs: &[PathBuf],
+        open: &mut dyn FnMut(&Path) -> Result<Input>,
+        progress: &mut dyn FnMut(usize, u64),
+    ) -> Result<Vec<Report>> {
+        let mut reports = Vec::with_capacity(inputs.len());
+        for (i, path) in inputs.iter().enumerate() {
+            let input = u32::try_from(i).unwrap_or(u32::MAX);
+            self.input = input;
+            let job = RowsJob {
+                filter: converter.job(),
+                input,
+            };
+            let source = open(path)?;
+            let outcome = engine
+                .run(&job)
+                .builder(builder)
+                .path(path)
+                .input(source, |out| match out {
+                    Out::Partial(built) => {
+                        let mut last = 0;
+                        for (kind, type_name, row) in built.rows {
+                            last = row.order.1;
+                            self.add(kind, &type_name, row.order.1, row)?;
+                        }
+                        progress(i, last);
+                        Ok(())
+                    }
+                    Out::Entity(e) => self.write(&e),
+                    Out::Error(_) => Ok(()),
+                })?;
+            progress(i, outcome.bytes);
+            reports.push(outcome.report);
+        }
+        Ok(reports)
+    }
+}
+
+/// Rows built on a worker, with their kind and type name.
+#[derive(Default)]
+struct Built {
+    rows: Vec<(Kind, Box<str>, Row)>,
+    bytes: usize,
+}
+
+/// A partial holds at most about this many bytes of rows: the sequential
+/// reader (v1 documents) keeps one partial for a whole input, so past it
+/// entities are delivered and their rows built on the sink.
+const PARTIAL_MAX: usize = 16 << 20;
+
+/// The converter's filter, building each match's row on the worker.
+struct RowsJob<'f> {
+    filter: &'f FilterJob,
+    input: u32,
+}
+
+impl Job for RowsJob<'_> {
+    type Partial = Built;
+
+    fn entity(&self, entity: &Entity<'_>, built: &mut Built) -> Keep {
+        if self.filter.entity(entity, &mut ()) == Keep::Done {
+            return Keep::Done;
+        }
+        if built.bytes > PARTIAL_MAX {
+            return Keep::Deliver;
+        }
+        match build_row(entity, self.input) {
+            Ok(row) => {
+                built.bytes += row_bytes(&row);
+                built
+                    .rows
+                    .push((entity.kind(), entity.type_name().into(), row));
+                Keep::Done
+            }
+            // The sink builds it again and reports the error.
+            Err(_) => Keep::Deliver,
+        }
+    }
+
+    fn needs_context(&self) -> bool {
+        self.filter.needs_context()
+    }
+
+    fn rule_out(&self) -> RuleOut<'_> {
+        self.filter.rule_out()
     }
 }
 

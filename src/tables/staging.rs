@@ -99,6 +99,7 @@ impl Staging {
 }
 
 /// Makes `dir` and its parents inside a staging folder.
+#[cfg(feature = "parquet")]
 pub(crate) fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::new(ErrorKind::Write(e)).with_path(dir))
 }

@@ -131,7 +131,22 @@ fn parquet(
     w.buffer_bytes(r.tables.buffer_size)
         .row_group_bytes(r.tables.row_group_size)
         .threads(engine.settings().thread_count());
-    let reports = run(r, engine, builder, converter, &mut w)?;
+    // The rows are built on the workers (`ParquetWriter::convert`).
+    let sizes: Vec<u64> = r.files.iter().map(|f| input::size_of(f)).collect();
+    let mut progress = Progress::new(!r.no_progress, sizes.iter().sum());
+    let no_mmap = r.options.no_mmap;
+    let reports = w.convert(
+        converter,
+        engine,
+        builder,
+        r.files,
+        &mut |path| input::open(path, no_mmap),
+        &mut |i, at| {
+            let before: u64 = sizes[..i].iter().sum();
+            progress.at_rarely(before + at.min(sizes[i]));
+        },
+    )?;
+    progress.clear();
     Ok((w.finish()?, reports))
 }
 
