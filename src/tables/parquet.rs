@@ -81,7 +81,12 @@ pub struct ParquetWriter {
     pool: Option<rayon::ThreadPool>,
     /// The index of the input being written ([`ParquetWriter::convert`]).
     input: u32,
+    /// The files written (where, and their final name), synced at the end.
+    written: Vec<(PathBuf, PathBuf)>,
 }
+
+/// A file written: its table, rows, bytes, path and final path.
+type Written = (usize, u64, u64, PathBuf, PathBuf);
 
 #[derive(Debug)]
 struct Table {
@@ -273,6 +278,7 @@ impl ParquetWriter {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pool: None,
             input: 0,
+            written: Vec::new(),
         })
     }
 
@@ -310,6 +316,7 @@ impl ParquetWriter {
                 self.kept_text,
             );
         }
+        sync_files(&self.written)?;
         summary.dir = self.staging.commit()?;
         Ok(summary)
     }
@@ -340,7 +347,7 @@ impl ParquetWriter {
             self.pool = Some(pool);
         }
         let this = &*self;
-        let written: Vec<Result<(usize, u64, u64)>> = match &this.pool {
+        let written: Vec<Result<Written>> = match &this.pool {
             Some(pool) => pool.install(|| {
                 use rayon::prelude::*;
                 jobs.into_par_iter()
@@ -350,7 +357,8 @@ impl ParquetWriter {
             None => Vec::new(),
         };
         for w in written {
-            let (table, rows, bytes) = w?;
+            let (table, rows, bytes, temp, shown) = w?;
+            self.written.push((temp, shown));
             let count = &mut self.tables[table].count;
             count.rows += rows;
             count.files += 1;
@@ -367,7 +375,7 @@ impl ParquetWriter {
         day: Option<i64>,
         n: u32,
         mut rows: Vec<Row>,
-    ) -> Result<(usize, u64, u64)> {
+    ) -> Result<Written> {
         let t = &self.tables[table];
         // Rows with equal keys stay in input order (`order` is unique).
         rows.sort_unstable_by(|a, b| {
@@ -393,7 +401,7 @@ impl ParquetWriter {
             &rows,
             self.row_group_bytes,
         )?;
-        Ok((table, rows.len() as u64, bytes))
+        Ok((table, rows.len() as u64, bytes, temp, shown))
     }
 }
 
@@ -756,9 +764,32 @@ fn write_file(
     }
     let buffered = writer.into_inner().map_err(parquet_error)?;
     let file = buffered.into_inner().map_err(|e| error(e.into_error()))?;
-    file.sync_all().map_err(&error)?;
+    // Synced at the end, many at once ([`sync_files`]).
     Ok(file.metadata().map_err(&error)?.len())
 }
+
+/// `fsync`s every file of the dataset before the folder is renamed into
+/// place, many at a time: a sync waits on the disk, not on the CPU, and a
+/// dataset has thousands of files (one at a time, syncing took three
+/// quarters of a 200 MB conversion on a busy disk).
+fn sync_files(files: &[(PathBuf, PathBuf)]) -> Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(SYNC_THREADS)
+        .thread_name(|i| format!("stream-chat-export-sync-{i}"))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
+    pool.install(|| {
+        use rayon::prelude::*;
+        files.par_iter().try_for_each(|(temp, shown)| {
+            File::open(temp)
+                .and_then(|f| f.sync_all())
+                .map_err(write_error(shown))
+        })
+    })
+}
+
+/// Files synced at once at the end.
+const SYNC_THREADS: usize = 16;
 
 /// One row group's columns.
 fn batch(
