@@ -50,7 +50,9 @@ use std::path::{Path, PathBuf};
 use tables::{Tables, TablesJob};
 use write::{Spills, WriteJob};
 
-/// Converts exports to Stream import files; see the [module](self) docs.
+/// Converts exports to Stream import files: two engine passes, then the
+/// parts written in the import order (see the `convert` module's source
+/// docs).
 ///
 /// ```
 /// use stream_chat_export::{Engine, Filter, ImportConverter, Input, MmapChoice, Parallel, ReaderBuilder};

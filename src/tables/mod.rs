@@ -122,7 +122,36 @@ impl TablesSummary {
 }
 
 /// Runs the entities of every input that match a [`Filter`] into a
-/// [`TableWriter`]; see the [module](self) docs.
+/// [`TableWriter`]: [`NdjsonWriter`], [`CsvWriter`] or `ParquetWriter`
+/// (feature `parquet`; its own `convert` method builds the rows on the
+/// workers).
+///
+/// Each input runs as a [`FilterJob`] on the [`Engine`], every input
+/// format alike, with inherited channels resolved so that every row has
+/// its `cid`; the writer gets the matches in input order.
+///
+/// ```
+/// use stream_chat_export::{Engine, Filter, Input, MmapChoice, NdjsonWriter, Parallel, ReaderBuilder, TablesConverter};
+///
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("tables");
+/// let engine = Engine::new(&Parallel::new())?;
+/// let mut writer = NdjsonWriter::create(&out, false)?;
+/// let reports = TablesConverter::new(Filter::new()).run(
+///     &engine,
+///     &ReaderBuilder::new(),
+///     &["testdata/fixtures/v1_single.json".into()],
+///     &mut |path| Input::open(path, MmapChoice::never()),
+///     &mut writer,
+///     &mut |_, _| {},
+/// )?;
+/// let summary = writer.finish()?;
+/// assert_eq!(reports[0].errors, 0);
+/// assert_eq!(summary.rows("messages"), 5);
+/// let members = std::fs::read_to_string(out.join("members.jsonl"))?;
+/// assert!(members.lines().all(|l| l.starts_with(r#"{"cid":"messaging:general","#)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct TablesConverter {
     job: FilterJob,

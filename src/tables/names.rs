@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// The most tables one conversion writes. Real exports have about ten
 /// kinds; a file naming thousands of made-up kinds would otherwise open a
 /// file (and a buffer) for each.
-pub const MAX_TABLES: usize = 256;
+pub(crate) const MAX_TABLES: usize = 256;
 
 /// The longest table name, in bytes, before its numeric suffix: far below
 /// every file system's limit once the extension is added.
@@ -56,7 +56,7 @@ impl TableNames {
     }
 
     /// The table of `entity`, made on first sight. Fails (a usage error
-    /// naming the entity's offset) past [`MAX_TABLES`] tables.
+    /// naming the entity's offset) past 256 tables.
     pub fn table(&mut self, entity: &Entity<'_>) -> Result<usize> {
         self.table_of(entity.kind(), entity.type_name(), entity.offset())
     }
