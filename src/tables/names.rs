@@ -32,10 +32,11 @@ const MAX_NAME: usize = 64;
 /// {"type":"message","item":{"id":"m1","text":"hi"}}
 /// "#;
 /// let mut names = TableNames::new();
-/// let tables: Vec<String> = ReaderBuilder::new()
-///     .from_slice(data)
-///     .map(|e| names.name(names.table(&e.unwrap()).unwrap()).to_string())
-///     .collect();
+/// let mut tables = Vec::new();
+/// for e in ReaderBuilder::new().from_slice(data) {
+///     let table = names.table(&e?)?;
+///     tables.push(names.name(table).to_string());
+/// }
 /// assert_eq!(tables, ["calls", "______etc_passwds", "messages"]);
 /// # Ok::<(), stream_chat_export::Error>(())
 /// ```
