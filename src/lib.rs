@@ -67,6 +67,7 @@ mod read;
 mod report;
 pub mod stats;
 mod summary;
+mod tables;
 
 pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
@@ -87,6 +88,12 @@ pub use read::reader::{Format, OwnedEntities, Reader, ReaderBuilder, SliceReader
 pub use report::{ErrorMode, Report};
 pub use stats::{Stats, StatsJob, StatsReport};
 pub use summary::{Inspection, Summary, SummaryJob, inspect, summarize};
+#[cfg(feature = "parquet")]
+pub use tables::ParquetWriter;
+pub use tables::{
+    CsvWriter, NdjsonWriter, Staging, TableCount, TableNames, TableWriter, TablesConverter,
+    TablesSummary, default_columns, write_ndjson_line,
+};
 
 /// The README's examples run as doc tests, so they stay true.
 #[cfg(doctest)]

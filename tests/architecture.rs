@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 ///   sequential entity API, `engine` the parallel one;
 /// - the jobs and sinks sit on top, beside the export API's `client` and
 ///   the import validator (`import`);
-/// - `convert` (export to import files) uses the filter and the output,
-///   `stats` composes with `filter`.
+/// - `convert` (export to import files) and `tables` (per-kind NDJSON,
+///   CSV, Parquet) use the filter and the output; `stats` composes with
+///   `filter`.
 const LAYERS: &[&[&str]] = &[
     &["error"],
     &["project"],
@@ -36,7 +37,7 @@ const LAYERS: &[&[&str]] = &[
     &["read"],
     &["engine"],
     &["filter", "summary", "output", "client", "import"],
-    &["convert", "stats"],
+    &["convert", "stats", "tables"],
 ];
 
 /// The longest source file accepted, in lines.

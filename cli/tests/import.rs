@@ -180,7 +180,7 @@ fn split_output_and_usage_errors() {
         &[
             "convert",
             "--to",
-            "parquet",
+            "xlsx",
             "--out",
             "x",
             input.to_str().unwrap(),

@@ -1,6 +1,8 @@
-//! `convert`: exports to another format. One target so far,
-//! `stream-import` (Stream's import files); the target is an enum so that
-//! others can join it.
+//! `convert`: exports to another format: `stream-import` (Stream's
+//! import files) here, the per-kind tables (`ndjson`, `csv`, `parquet`) in
+//! `convert/tables.rs`.
+
+mod tables;
 
 use crate::args::{FilterOptions, ReadOptions, ThreadOptions, parse_size};
 use crate::input;
@@ -48,8 +50,11 @@ pub struct Args {
     no_progress: bool,
     #[command(flatten)]
     options: ReadOptions,
-    /// Export files, read twice (tables first, then the rest): stdin (`-`)
-    /// is refused.
+    #[command(flatten)]
+    tables: tables::TableOptions,
+    /// Export files. stream-import reads them twice (tables first, then
+    /// the rest) and refuses stdin (`-`); ndjson, csv and parquet read
+    /// them once, stdin too.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -59,6 +64,13 @@ pub struct Args {
 enum Target {
     /// Stream's import format (JSON Lines `{"type","data"}`).
     StreamImport,
+    /// One NDJSON file per kind in folder --out (`messages.jsonl`, ...).
+    Ndjson,
+    /// One CSV file per kind in folder --out (`messages.csv`, ...).
+    Csv,
+    /// One Hive-partitioned Parquet dataset per kind in folder --out
+    /// (`messages/date=YYYY-MM-DD/part-00000.parquet`, ...).
+    Parquet,
 }
 
 const HELP: &str = "\
@@ -78,6 +90,9 @@ pub fn run(args: &Args) -> u8 {
     // One function per target; a new `--to` value adds an arm here.
     let result = match args.to {
         Target::StreamImport => to_stream_import(args),
+        Target::Ndjson => to_tables(args, tables::Format::Ndjson),
+        Target::Csv => to_tables(args, tables::Format::Csv),
+        Target::Parquet => to_tables(args, tables::Format::Parquet),
     };
     match result {
         Ok(()) => 0,
@@ -86,6 +101,22 @@ pub fn run(args: &Args) -> u8 {
             crate::exit_code(e.category())
         }
     }
+}
+
+/// Per-kind tables (`cli/src/cmd/convert/tables.rs`).
+fn to_tables(args: &Args, format: tables::Format) -> Result<()> {
+    tables::convert(&tables::Request {
+        format,
+        out: &args.out,
+        files: &args.files,
+        predicates: &args.predicates,
+        threads: &args.threads,
+        options: &args.options,
+        tables: &args.tables,
+        strict: args.strict,
+        quiet: args.quiet,
+        no_progress: args.no_progress,
+    })
 }
 
 fn to_stream_import(args: &Args) -> Result<()> {

@@ -1,0 +1,748 @@
+//! Parquet tables (feature `parquet`): one Hive-partitioned dataset per
+//! kind, for Spark, Trino, DuckDB and DataFusion.
+
+mod encode;
+
+use super::names::TableNames;
+use super::staging::{Staging, create_dir};
+use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
+use crate::engine::{Engine, Job, Keep, Out, RuleOut};
+use crate::error::{Error, ErrorKind, Result};
+use crate::filter::job::FilterJob;
+use crate::io::input::Input;
+use crate::model::entity::{Entity, Kind};
+use crate::model::timestamp::Timestamp;
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use encode::{sync_files, write_file};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The partition of rows without a (parsable) `created_at`: the name Hive,
+/// Spark and Trino give a null partition value.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Writes one Parquet dataset per kind into a new folder ([`Staging`]):
+/// `messages/date=2024-03-01/part-00000.parquet`, ... — Hive partitions by
+/// the UTC day of `created_at` (`date=__HIVE_DEFAULT_PARTITION__` for rows
+/// without one), so Spark, Trino, DuckDB and DataFusion read the folder
+/// as one table with a `date` column and prune by it.
+///
+/// Each kind has typed columns for its common fields, then `extra_json`:
+/// the entity's JSON object without the fields the typed columns hold
+/// exactly (everything else: custom fields, nested objects, a value whose
+/// type differs from its column's). Ids and text are plain UTF-8 strings
+/// (no UUID logical type: Spark refuses it); times are microsecond UTC
+/// timestamps (`isAdjustedToUTC`; nanoseconds are not read everywhere —
+/// a time with digits beyond the microsecond is typed truncated and keeps
+/// its exact text in `extra_json` as well).
+/// `cid` and `user_id` are the resolved channel and user.
+///
+/// | table | typed columns |
+/// |---|---|
+/// | `messages` | cid, id, user_id, type, text, parent_id, created_at, updated_at, deleted_at, reply_count |
+/// | `reactions` | cid, message_id, user_id, type, score, created_at, updated_at |
+/// | `members` | cid, user_id, channel_role, role, banned, created_at, updated_at |
+/// | `channels` | cid, id, type, created_by_id, member_count, created_at, updated_at, last_message_at |
+/// | `users` | id, name, role, banned, created_at, updated_at, last_active |
+/// | any other | cid, id, user_id, type, created_at |
+///
+/// Rows are buffered per table and day, and written sorted by `cid` then
+/// `created_at` (input order among equals), in row groups of about
+/// [`ParquetWriter::row_group_bytes`]. When the buffers together pass
+/// [`ParquetWriter::buffer_bytes`], every buffered day is written out as a
+/// file (files in parallel, [`ParquetWriter::threads`]): memory stays
+/// bounded whatever the input's size, and an input bigger than the buffer
+/// gives a day several files, each sorted.
+///
+/// Compression is Snappy, which every engine reads.
+#[derive(Debug)]
+pub struct ParquetWriter {
+    staging: Staging,
+    names: TableNames,
+    tables: Vec<Table>,
+    buffered: usize,
+    buffer_bytes: usize,
+    row_group_bytes: usize,
+    kept_text: u64,
+    threads: usize,
+    /// The encoding threads, started at the first flush.
+    pool: Option<rayon::ThreadPool>,
+    /// The index of the input being written ([`ParquetWriter::convert`]).
+    input: u32,
+    /// The files written (where, and their final name), synced at the end.
+    written: Vec<(PathBuf, PathBuf)>,
+}
+
+/// A file written: its table, rows, bytes, path and final path.
+type Written = (usize, u64, u64, PathBuf, PathBuf);
+
+#[derive(Debug)]
+struct Table {
+    name: String,
+    layout: &'static [Col],
+    schema: SchemaRef,
+    /// Rows waiting, per UTC day (`None`: no created_at).
+    days: BTreeMap<Option<i64>, Partition>,
+    count: TableCount,
+}
+
+#[derive(Debug, Default)]
+struct Partition {
+    rows: Vec<Row>,
+    bytes: usize,
+    /// Files written for this day so far.
+    files: u32,
+}
+
+/// One buffered row: the sort keys, the typed cells, `extra_json`.
+#[derive(Debug)]
+pub(crate) struct Row {
+    cid: Option<Box<str>>,
+    created_at: Option<i64>,
+    /// The input's index and the entity's offset in it: the last sort key,
+    /// so equal keys keep input order whichever thread built the row.
+    order: (u32, u64),
+    /// A time typed truncated (its text kept in extra_json too).
+    kept_text: bool,
+    cells: Box<[Cell]>,
+    extra: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+enum Cell {
+    Null,
+    Str(Box<str>),
+    Int(i64),
+    Bool(bool),
+    Micros(i64),
+}
+
+/// A typed column: its name, where its value comes from, its type.
+#[derive(Debug)]
+struct Col {
+    name: &'static str,
+    from: From,
+    ty: Ty,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum From {
+    /// A top-level key.
+    Key(&'static str),
+    /// A key of the object at a top-level key (`created_by.id`).
+    Nested(&'static str, &'static str),
+    /// The resolved channel (the `cid` key absorbed when equal).
+    Cid,
+    /// The resolved user (a `user_id` key absorbed when equal).
+    UserId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ty {
+    Str,
+    Int,
+    Bool,
+    Time,
+}
+
+macro_rules! col {
+    ($name:literal, $ty:ident) => {
+        Col {
+            name: $name,
+            from: From::Key($name),
+            ty: Ty::$ty,
+        }
+    };
+    ($name:literal, $from:expr, $ty:ident) => {
+        Col {
+            name: $name,
+            from: $from,
+            ty: Ty::$ty,
+        }
+    };
+}
+
+const CID: Col = col!("cid", From::Cid, Str);
+const USER_ID: Col = col!("user_id", From::UserId, Str);
+
+const MESSAGES: &[Col] = &[
+    CID,
+    col!("id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("text", Str),
+    col!("parent_id", Str),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("deleted_at", Time),
+    col!("reply_count", Int),
+];
+const REACTIONS: &[Col] = &[
+    CID,
+    col!("message_id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("score", Int),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+];
+const MEMBERS: &[Col] = &[
+    CID,
+    USER_ID,
+    col!("channel_role", Str),
+    col!("role", Str),
+    col!("banned", Bool),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+];
+const CHANNELS: &[Col] = &[
+    CID,
+    col!("id", Str),
+    col!("type", Str),
+    col!("created_by_id", From::Nested("created_by", "id"), Str),
+    col!("member_count", Int),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("last_message_at", Time),
+];
+const USERS: &[Col] = &[
+    col!("id", Str),
+    col!("name", Str),
+    col!("role", Str),
+    col!("banned", Bool),
+    col!("created_at", Time),
+    col!("updated_at", Time),
+    col!("last_active", Time),
+];
+const OTHERS: &[Col] = &[
+    CID,
+    col!("id", Str),
+    USER_ID,
+    col!("type", Str),
+    col!("created_at", Time),
+];
+
+fn layout_of(kind: Kind) -> &'static [Col] {
+    match kind {
+        Kind::Message => MESSAGES,
+        Kind::Reaction => REACTIONS,
+        Kind::Member => MEMBERS,
+        Kind::Channel => CHANNELS,
+        Kind::User => USERS,
+        _ => OTHERS,
+    }
+}
+
+fn schema_of(layout: &[Col]) -> SchemaRef {
+    let mut fields: Vec<Field> = layout
+        .iter()
+        .map(|c| {
+            let ty = match c.ty {
+                Ty::Str => DataType::Utf8,
+                Ty::Int => DataType::Int64,
+                Ty::Bool => DataType::Boolean,
+                Ty::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            };
+            Field::new(c.name, ty, true)
+        })
+        .collect();
+    fields.push(Field::new("extra_json", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+impl ParquetWriter {
+    /// A writer whose datasets appear in `dir` when
+    /// [finished](Self::finish); 256 MiB of row buffers, row groups of
+    /// about 64 MiB.
+    pub fn create(dir: impl AsRef<Path>) -> Result<ParquetWriter> {
+        Ok(ParquetWriter {
+            staging: Staging::new(dir.as_ref())?,
+            names: TableNames::new(),
+            tables: Vec::new(),
+            buffered: 0,
+            buffer_bytes: 256 << 20,
+            row_group_bytes: 64 << 20,
+            kept_text: 0,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pool: None,
+            input: 0,
+            written: Vec::new(),
+        })
+    }
+
+    /// Threads that encode and write files (default: every core).
+    pub fn threads(&mut self, n: usize) -> &mut Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// The rows buffered before every buffered day is written out
+    /// (estimated bytes of their values; at least 1).
+    pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.buffer_bytes = bytes.max(1);
+        self
+    }
+
+    /// The size of a row group (estimated bytes of its values, before
+    /// encoding; at least 1).
+    pub fn row_group_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.row_group_bytes = bytes.max(1);
+        self
+    }
+
+    /// Writes every buffered partition, closes the files and renames the
+    /// folder into place.
+    pub fn finish(mut self) -> Result<TablesSummary> {
+        self.flush_all()?;
+        let mut summary = TablesSummary::default();
+        for t in &self.tables {
+            summary.tables.insert(t.name.clone(), t.count);
+        }
+        if self.kept_text > 0 {
+            summary.adjusted.insert(
+                "times with digits beyond the microsecond (typed truncated, their text also kept in extra_json)",
+                self.kept_text,
+            );
+        }
+        sync_files(&self.written)?;
+        summary.dir = self.staging.commit()?;
+        Ok(summary)
+    }
+
+    /// Writes every buffered day of every table as a new file, the files
+    /// in parallel (a dataset has hundreds of days: one at a time, the
+    /// per-file work — schema, footer, fsync — would dominate).
+    fn flush_all(&mut self) -> Result<()> {
+        let mut jobs = Vec::new();
+        for (table, t) in self.tables.iter_mut().enumerate() {
+            for (day, part) in &mut t.days {
+                if part.rows.is_empty() {
+                    continue;
+                }
+                let rows = std::mem::take(&mut part.rows);
+                part.bytes = 0;
+                jobs.push((table, *day, part.files, rows));
+                part.files += 1;
+            }
+        }
+        self.buffered = 0;
+        if self.pool.is_none() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(|i| format!("stream-chat-export-parquet-{i}"))
+                .build()
+                .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
+            self.pool = Some(pool);
+        }
+        let this = &*self;
+        let written: Vec<Result<Written>> = match &this.pool {
+            Some(pool) => pool.install(|| {
+                use rayon::prelude::*;
+                jobs.into_par_iter()
+                    .map(|(table, day, n, rows)| this.write_day(table, day, n, rows))
+                    .collect()
+            }),
+            None => Vec::new(),
+        };
+        for w in written {
+            let (table, rows, bytes, temp, shown) = w?;
+            self.written.push((temp, shown));
+            let count = &mut self.tables[table].count;
+            count.rows += rows;
+            count.files += 1;
+            count.bytes += bytes;
+        }
+        Ok(())
+    }
+
+    /// Writes `rows` of `table`'s `day` as its file number `n`; returns
+    /// the table, the rows and the bytes written.
+    fn write_day(
+        &self,
+        table: usize,
+        day: Option<i64>,
+        n: u32,
+        mut rows: Vec<Row>,
+    ) -> Result<Written> {
+        let t = &self.tables[table];
+        // Rows with equal keys stay in input order (`order` is unique).
+        rows.sort_unstable_by(|a, b| {
+            (&a.cid, a.created_at, a.order).cmp(&(&b.cid, b.created_at, b.order))
+        });
+        let partition = match day {
+            Some(d) => format!("date={}", day_name(d)),
+            None => format!("date={NULL_PARTITION}"),
+        };
+        let rel = Path::new(&t.name)
+            .join(&partition)
+            .join(format!("part-{n:05}.parquet"));
+        let temp = self.staging.path().join(&rel);
+        let shown = self.staging.destination().join(&rel);
+        if let Some(dir) = temp.parent() {
+            create_dir(dir)?;
+        }
+        let bytes = write_file(
+            &temp,
+            &shown,
+            &t.schema,
+            t.layout,
+            &rows,
+            self.row_group_bytes,
+        )?;
+        Ok((table, rows.len() as u64, bytes, temp, shown))
+    }
+}
+
+/// Builds `entity`'s row (on a worker or on the sink alike).
+fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
+    let layout = layout_of(entity.kind());
+    let repaired = super::repaired_raw(entity);
+    let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
+    let entries = entries(raw).map_err(|e| {
+        Error::new(ErrorKind::Usage(format!(
+            "entity at byte {}: not a JSON object: {e}",
+            entity.offset()
+        )))
+    })?;
+    let mut kept_text = false;
+    let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
+    let mut cells = Vec::with_capacity(layout.len());
+    for col in layout {
+        let (cell, key) = typed(entity, &entries, col);
+        if key.is_none() && matches!(cell, Cell::Micros(_)) && matches!(col.from, From::Key(_)) {
+            // A time the column holds truncated: its text stays too.
+            kept_text = true;
+        }
+        if let Some(key) = key {
+            absorbed.push(key);
+        }
+        cells.push(cell);
+    }
+    let mut extra = Vec::with_capacity(raw.len());
+    extra.push(b'{');
+    for (key, value) in &entries {
+        if absorbed.contains(&key.as_ref()) {
+            continue;
+        }
+        if extra.len() > 1 {
+            extra.push(b',');
+        }
+        // Keys come from the file: written as JSON strings, they can
+        // never change the structure.
+        serde_json::to_writer(&mut extra, key.as_ref()).unwrap_or_default();
+        extra.push(b':');
+        crate::output::minify(value.get().as_bytes(), &mut extra);
+    }
+    extra.push(b'}');
+    let created_at = entity.created_at().map(micros);
+    Ok(Row {
+        cid: entity.cid().map(Box::from),
+        created_at,
+        order: (input, entity.offset()),
+        kept_text,
+        cells: cells.into_boxed_slice(),
+        extra: String::from_utf8(extra)
+            .unwrap_or_default()
+            .into_boxed_str(),
+    })
+}
+
+impl TableWriter for ParquetWriter {
+    fn write(&mut self, entity: &Entity<'_>) -> Result<()> {
+        let row = build_row(entity, self.input)?;
+        self.add(entity.kind(), entity.type_name(), entity.offset(), row)
+    }
+}
+
+impl ParquetWriter {
+    /// Buffers a row into its table and day.
+    fn add(&mut self, kind: Kind, type_name: &str, offset: u64, row: Row) -> Result<()> {
+        let table = self.names.table_of(kind, type_name, offset)?;
+        while self.tables.len() <= table {
+            let layout = layout_of(kind);
+            self.tables.push(Table {
+                name: self.names.name(self.tables.len()).to_string(),
+                layout,
+                schema: schema_of(layout),
+                days: BTreeMap::new(),
+                count: TableCount::default(),
+            });
+        }
+        if row.kept_text {
+            self.kept_text += 1;
+        }
+        let day = row.created_at.map(|us| us.div_euclid(86_400_000_000));
+        let bytes = row_bytes(&row);
+        let part = self.tables[table].days.entry(day).or_default();
+        part.rows.push(row);
+        part.bytes += bytes;
+        self.buffered += bytes;
+        if self.buffered > self.buffer_bytes {
+            // Every day goes, not the largest alone: an export spread over
+            // hundreds of days would otherwise write its largest day again
+            // and again in slivers once the buffers are full.
+            self.flush_all()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `inputs` through `converter` into this writer with the rows
+    /// built on the engine's workers (the sink only buffers them); the
+    /// dataset is the same as [`TablesConverter::run`] gives. The writer
+    /// is not finished.
+    pub fn convert(
+        &mut self,
+        converter: &TablesConverter,
+        engine: &Engine,
+        builder: &ReaderBuilder,
+        inputs: &[PathBuf],
+        open: &mut dyn FnMut(&Path) -> Result<Input>,
+        progress: &mut dyn FnMut(usize, u64),
+    ) -> Result<Vec<Report>> {
+        let mut reports = Vec::with_capacity(inputs.len());
+        for (i, path) in inputs.iter().enumerate() {
+            let input = u32::try_from(i).unwrap_or(u32::MAX);
+            self.input = input;
+            let job = RowsJob {
+                filter: converter.job(),
+                input,
+            };
+            let source = open(path)?;
+            let outcome = engine
+                .run(&job)
+                .builder(builder)
+                .path(path)
+                .input(source, |out| match out {
+                    Out::Partial(built) => {
+                        let mut last = 0;
+                        for (kind, type_name, row) in built.rows {
+                            last = row.order.1;
+                            self.add(kind, &type_name, row.order.1, row)?;
+                        }
+                        progress(i, last);
+                        Ok(())
+                    }
+                    Out::Entity(e) => self.write(&e),
+                    Out::Error(_) => Ok(()),
+                })?;
+            progress(i, outcome.bytes);
+            reports.push(outcome.report);
+        }
+        Ok(reports)
+    }
+}
+
+/// Rows built on a worker, with their kind and type name.
+#[derive(Default)]
+struct Built {
+    rows: Vec<(Kind, Box<str>, Row)>,
+    bytes: usize,
+}
+
+/// A partial holds at most about this many bytes of rows: the sequential
+/// reader (v1 documents) keeps one partial for a whole input, so past it
+/// entities are delivered and their rows built on the sink.
+const PARTIAL_MAX: usize = 16 << 20;
+
+/// The converter's filter, building each match's row on the worker.
+struct RowsJob<'f> {
+    filter: &'f FilterJob,
+    input: u32,
+}
+
+impl Job for RowsJob<'_> {
+    type Partial = Built;
+
+    fn entity(&self, entity: &Entity<'_>, built: &mut Built) -> Keep {
+        if self.filter.entity(entity, &mut ()) == Keep::Done {
+            return Keep::Done;
+        }
+        if built.bytes > PARTIAL_MAX {
+            return Keep::Deliver;
+        }
+        match build_row(entity, self.input) {
+            Ok(row) => {
+                built.bytes += row_bytes(&row);
+                built
+                    .rows
+                    .push((entity.kind(), entity.type_name().into(), row));
+                Keep::Done
+            }
+            // The sink builds it again and reports the error.
+            Err(_) => Keep::Deliver,
+        }
+    }
+
+    fn needs_context(&self) -> bool {
+        self.filter.needs_context()
+    }
+
+    fn rule_out(&self) -> RuleOut<'_> {
+        self.filter.rule_out()
+    }
+}
+
+/// The estimated heap size of a row.
+fn row_bytes(row: &Row) -> usize {
+    let cells: usize = row
+        .cells
+        .iter()
+        .map(|c| match c {
+            Cell::Str(s) => s.len() + 16,
+            _ => 16,
+        })
+        .sum();
+    std::mem::size_of::<Row>() + row.cid.as_ref().map_or(0, |c| c.len()) + cells + row.extra.len()
+}
+
+/// A typed cell and the top-level key it absorbs (when the value is held
+/// exactly).
+fn typed<'e>(
+    entity: &Entity<'_>,
+    entries: &[(Cow<'e, str>, &'e RawValue)],
+    col: &Col,
+) -> (Cell, Option<&'static str>) {
+    match col.from {
+        From::Cid | From::UserId => {
+            let (resolved, key) = match col.from {
+                From::Cid => (entity.cid(), "cid"),
+                _ => (entity.user_id(), "user_id"),
+            };
+            let cell = resolved.map_or(Cell::Null, |s| Cell::Str(s.into()));
+            let exact = match last(entries, key) {
+                Some(v) => {
+                    v.get() == "null"
+                        || serde_json::from_str::<Cow<'_, str>>(v.get())
+                            .is_ok_and(|s| Some(s.as_ref()) == resolved)
+                }
+                None => false,
+            };
+            (cell, exact.then_some(key))
+        }
+        From::Key(key) => match last(entries, key).and_then(|v| convert(v.get(), col.ty)) {
+            None => (Cell::Null, None),
+            Some((cell, exact)) => (cell, exact.then_some(key)),
+        },
+        From::Nested(key, inner) => {
+            let value = last(entries, key)
+                .and_then(|v| entries_of(v.get()).ok())
+                .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)))
+                .map(|(cell, _)| cell);
+            // The object stays whole in extra_json.
+            (value.unwrap_or(Cell::Null), None)
+        }
+    }
+}
+
+/// `raw` as a cell of type `ty` (`null` is one), and whether the cell
+/// holds it exactly: a time with digits beyond the microsecond is typed
+/// truncated, and its text is kept in `extra_json` too.
+fn convert(raw: &str, ty: Ty) -> Option<(Cell, bool)> {
+    if raw == "null" {
+        return Some((Cell::Null, true));
+    }
+    let cell = match ty {
+        Ty::Str => serde_json::from_str::<Cow<'_, str>>(raw)
+            .ok()
+            .map(|s| Cell::Str(s.into())),
+        Ty::Int => raw.parse::<i64>().ok().map(Cell::Int),
+        Ty::Bool => match raw {
+            "true" => Some(Cell::Bool(true)),
+            "false" => Some(Cell::Bool(false)),
+            _ => None,
+        },
+        Ty::Time => {
+            let text = serde_json::from_str::<Cow<'_, str>>(raw).ok()?;
+            let t = Timestamp::parse(&text)?;
+            return Some((Cell::Micros(micros(t)), t.subsec_nanos() % 1000 == 0));
+        }
+    };
+    cell.map(|c| (c, true))
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.unix_seconds()
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(t.subsec_nanos() / 1000))
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
+fn day_name(day: i64) -> String {
+    let t = Timestamp::from_unix(day.saturating_mul(86_400), 0);
+    t.to_chrono().format("%Y-%m-%d").to_string()
+}
+
+/// The last value of `key` (the one `serde_json::Value` keeps).
+fn last<'e>(entries: &[(Cow<'e, str>, &'e RawValue)], key: &str) -> Option<&'e RawValue> {
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+}
+
+/// The members of a JSON object in order, values unparsed.
+fn entries(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
+    entries_of(raw)
+}
+
+fn entries_of(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                out.push((key, map.next_value::<&'de RawValue>()?));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    de.deserialize_map(Entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_micros() {
+        assert_eq!(day_name(0), "1970-01-01");
+        assert_eq!(day_name(-1), "1969-12-31");
+        let t = Timestamp::parse("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(day_name(micros(t).div_euclid(86_400_000_000)), "0001-01-01");
+        let t = Timestamp::parse("2024-03-01T10:00:00.123456Z").unwrap();
+        assert_eq!(micros(t) % 1_000_000, 123_456);
+    }
+
+    #[test]
+    fn times_that_lose_digits_are_not_exact() {
+        assert!(matches!(
+            convert("\"2024-03-01T10:00:00.123456789Z\"", Ty::Time),
+            Some((Cell::Micros(_), false))
+        ));
+        assert!(matches!(
+            convert("\"2024-03-01T10:00:00.5Z\"", Ty::Time),
+            Some((Cell::Micros(_), true))
+        ));
+        assert!(convert("12", Ty::Time).is_none());
+        assert!(matches!(
+            convert("null", Ty::Time),
+            Some((Cell::Null, true))
+        ));
+        assert!(convert("1.5", Ty::Int).is_none());
+    }
+}
