@@ -57,6 +57,7 @@ mod engine;
 mod error;
 mod filter;
 mod frame;
+mod hash;
 mod import;
 mod io;
 mod json;

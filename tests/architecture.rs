@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 ///   CSV, Parquet) use the filter and the output; `stats` composes with
 ///   `filter`.
 const LAYERS: &[&[&str]] = &[
-    &["error"],
+    &["error", "hash"],
     &["project"],
     &["model"],
     &["json"],

@@ -21,6 +21,10 @@ pub(super) struct TopFields<'a> {
     /// How many keys the object has (duplicates counted), for the compact
     /// envelope shortcut.
     pub key_count: usize,
+    /// Where the last `item` and `data` values are in the record, when the
+    /// fast path read it (the serde path finds them afterwards).
+    pub item_span: Option<std::ops::Range<usize>>,
+    pub data_span: Option<std::ops::Range<usize>>,
 }
 
 /// An envelope payload decoded in place: an object's fields, or any other
@@ -56,6 +60,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for TopFields<'a> {
                     item,
                     data,
                     key_count,
+                    item_span: None,
+                    data_span: None,
                 })
             }
         }

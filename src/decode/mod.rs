@@ -8,6 +8,7 @@
 //! from the compact envelope's fixed prefix or by a walk over the record's
 //! structural index ([`crate::json::walk`]), never by parsing it again.
 
+mod fast;
 mod fields;
 pub(crate) mod quick;
 pub(crate) mod surrogates;
@@ -86,7 +87,26 @@ pub(crate) fn decode_record<'a>(
     hint: Hint,
     repairs: Repairs,
 ) -> Result<Decoded<'a>, DecodeError> {
-    match decode_one(bytes, offset, hint, repairs) {
+    decode_record_by(bytes, offset, hint, repairs, Path::Fast)
+}
+
+/// Which decoder reads the common case: the fast path, or serde alone
+/// (the fast path's oracle in the tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Fast,
+    #[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
+    Serde,
+}
+
+fn decode_record_by<'a>(
+    bytes: &'a [u8],
+    offset: u64,
+    hint: Hint,
+    repairs: Repairs,
+    path: Path,
+) -> Result<Decoded<'a>, DecodeError> {
+    match decode_one(bytes, offset, hint, repairs, path) {
         Err(_) if hint == Hint::Record && unit::looks_like_unit(bytes) => Ok(Decoded::Unit),
         decoded => decoded,
     }
@@ -97,6 +117,7 @@ fn decode_one<'a>(
     offset: u64,
     hint: Hint,
     repairs: Repairs,
+    path: Path,
 ) -> Result<Decoded<'a>, DecodeError> {
     let (lead, record) = trim_ws_at(bytes);
     if record.is_empty() {
@@ -126,6 +147,20 @@ fn decode_one<'a>(
                 .map_err(|e| DecodeError { at: 0, ..e });
         }
     };
+    // The common case, validated and read in one pass; anything unusual
+    // (including every error) is left to the serde path below.
+    if path == Path::Fast
+        && let Some(decoded) = decode_fast(text, offset, hint, repairs.depth_limit())
+    {
+        // Under `cargo fuzz`, every record the fast path reads is read by
+        // serde too, and the two must agree.
+        #[cfg(fuzzing)]
+        fast::agree(
+            &decoded,
+            &decode_one(bytes, offset, hint, repairs, Path::Serde),
+        );
+        return Ok(decoded);
+    }
     // serde_json checks escapes only in the strings it decodes; a lone
     // surrogate in a skipped field would slip through and break
     // `to_value()` later.
@@ -302,55 +337,98 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
             // One pass: an envelope's payload is decoded in place (no
             // second parse of its bytes); its exact bytes are then found
             // by a walk over the record's structural masks.
-            let TopFields {
-                fields: mut top,
-                item,
-                data,
-                key_count,
-            } = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
-            let payload = match (item, data) {
-                (Some(item), _) => Some((Envelope::Item, item)),
-                (None, Some(data)) => Some((Envelope::Data, data)),
-                (None, None) => None,
-            };
-            if let (Some(type_name), Some((envelope, Payload::Object(inner))), false) =
-                (&top.type_, payload, top.keys.any(KeySet::ENTITY))
-                && top.shapes.type_is_string
-            {
-                let kind = Kind::from_type_name(type_name);
-                let name = if kind == Kind::Other {
-                    type_name.clone()
-                } else {
-                    Cow::Borrowed(kind.as_str())
-                };
-                let raw = match compact_payload(record, key_count, envelope)
-                    .or_else(|| crate::json::walk::payload_bytes(record))
-                {
-                    Some(raw) => raw,
-                    // Unusual spelling (an escaped key): find the payload
-                    // with serde_json instead.
-                    None => payload_by_serde(text)?,
-                };
-                return Ok(Decoded::Entity(build(
-                    kind, name, envelope, raw, record, offset, *inner,
-                )));
-            }
-            if top.is_unit() {
-                return Ok(Decoded::Unit);
-            }
-            top.item = None;
-            let kind = top.classify();
-            Ok(Decoded::Entity(build(
+            let top: TopFields<'a> = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
+            from_top(text, offset, top)
+        }
+    }
+}
+
+/// The fast path ([`fast`]): `None` when the record is left to serde.
+fn decode_fast<'a>(
+    text: &'a str,
+    offset: u64,
+    hint: Hint,
+    max_depth: usize,
+) -> Option<Decoded<'a>> {
+    let record = text.as_bytes();
+    match hint {
+        Hint::Nested(kind) => {
+            let top = fast::nested(text, max_depth)?;
+            let type_name = Cow::Borrowed(kind.as_str());
+            Some(Decoded::Entity(build(
                 kind,
-                Cow::Borrowed(kind.as_str()),
-                Envelope::Bare,
+                type_name,
+                Envelope::Nested,
                 record,
                 record,
                 offset,
                 top,
             )))
         }
+        Hint::Record => from_top(text, offset, fast::top(text, max_depth)?).ok(),
     }
+}
+
+/// A record's entity (or unit) from its top level, however it was read:
+/// an envelope's payload, a v1 unit, or a bare object classified by its
+/// keys.
+fn from_top<'a>(
+    text: &'a str,
+    offset: u64,
+    top: TopFields<'a>,
+) -> Result<Decoded<'a>, DecodeError> {
+    let record = text.as_bytes();
+    let TopFields {
+        fields: mut top,
+        item,
+        data,
+        key_count,
+        item_span,
+        data_span,
+    } = top;
+    let payload = match (item, data) {
+        (Some(item), _) => Some((Envelope::Item, item, item_span)),
+        (None, Some(data)) => Some((Envelope::Data, data, data_span)),
+        (None, None) => None,
+    };
+    if let (Some(type_name), Some((envelope, Payload::Object(inner), span)), false) =
+        (&top.type_, payload, top.keys.any(KeySet::ENTITY))
+        && top.shapes.type_is_string
+    {
+        let kind = Kind::from_type_name(type_name);
+        let name = if kind == Kind::Other {
+            type_name.clone()
+        } else {
+            Cow::Borrowed(kind.as_str())
+        };
+        let raw = match span
+            .and_then(|span| record.get(span))
+            .or_else(|| compact_payload(record, key_count, envelope))
+            .or_else(|| crate::json::walk::payload_bytes(record))
+        {
+            Some(raw) => raw,
+            // Unusual spelling (an escaped key): find the payload
+            // with serde_json instead.
+            None => payload_by_serde(text)?,
+        };
+        return Ok(Decoded::Entity(build(
+            kind, name, envelope, raw, record, offset, *inner,
+        )));
+    }
+    if top.is_unit() {
+        return Ok(Decoded::Unit);
+    }
+    top.item = None;
+    let kind = top.classify();
+    Ok(Decoded::Entity(build(
+        kind,
+        Cow::Borrowed(kind.as_str()),
+        Envelope::Bare,
+        record,
+        record,
+        offset,
+        top,
+    )))
 }
 
 /// The bytes of an envelope's payload (`item`, else `data`), found by

@@ -34,7 +34,7 @@
 //! # Ok::<(), stream_chat_export::Error>(())
 //! ```
 
-mod scan;
+pub(crate) mod scan;
 
 use crate::error::{Error, ErrorKind, Result};
 use scan::Scanner;

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Position};
 
 /// The deepest nesting accepted: serde_json's own recursion limit, as the
 /// decoder's (so whatever decodes also projects).
-pub(super) const MAX_DEPTH: usize = 127;
+pub(crate) const MAX_DEPTH: usize = 127;
 
 /// The JSON type of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,9 +34,11 @@ pub enum ValueKind {
 
 /// Where the scanner is in the text. Every method leaves `pos` just past
 /// what it consumed, or fails with the position of the offending byte.
-pub(super) struct Scanner<'a> {
+pub(crate) struct Scanner<'a> {
     pub b: &'a [u8],
     pub pos: usize,
+    /// The deepest nesting accepted, at most [`MAX_DEPTH`].
+    pub max_depth: usize,
 }
 
 /// What to do after an element of a container was looked at.
@@ -52,6 +54,7 @@ impl<'a> Scanner<'a> {
         Scanner {
             b: text.as_bytes(),
             pos: 0,
+            max_depth: MAX_DEPTH,
         }
     }
 
@@ -113,24 +116,20 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         let mut escaped = false;
         loop {
-            let rest = self.b.get(self.pos..).unwrap_or_default();
-            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
-                self.pos = self.b.len();
-                return Err(self.syntax("unterminated string"));
-            };
-            // A raw control character is not allowed in a string. `fold`
-            // (no early exit) lets the compiler vectorize the check.
-            if rest[..i].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
-                self.pos += rest.iter().position(|&c| c < 0x20).unwrap_or(0);
-                return Err(self.syntax("control character while parsing a string"));
+            self.pos = string_stop(self.b, self.pos);
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                // A raw control character is not allowed in a string.
+                Some(_) => return Err(self.syntax("control character while parsing a string")),
+                None => return Err(self.syntax("unterminated string")),
             }
-            self.pos += i;
-            if rest[i] == b'"' {
-                self.pos += 1;
-                return Ok(escaped);
-            }
-            escaped = true;
-            self.escape()?;
         }
     }
 
@@ -300,8 +299,10 @@ impl<'a> Scanner<'a> {
                 Next::Open => {
                     let object = self.peek() == Some(b'{');
                     level += 1;
-                    if outer + level > MAX_DEPTH {
-                        return Err(self.error(ErrorKind::TooDeep { max: MAX_DEPTH }));
+                    if outer + level > self.max_depth {
+                        return Err(self.error(ErrorKind::TooDeep {
+                            max: self.max_depth,
+                        }));
                     }
                     stack = stack << 1 | object as u128;
                     self.pos += 1;
@@ -375,6 +376,63 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The first position at or after `from` that ends a run of plain string
+/// bytes: a quote, a backslash or a control character (below 0x20), or
+/// `b.len()`. Sixteen bytes at a time with SSE2 (part of every x86-64),
+/// eight at a time elsewhere; strings are most of an export's bytes.
+#[inline]
+pub(crate) fn string_stop(b: &[u8], mut from: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86-64 baseline; every load reads 16
+        // bytes inside `b` (`from + 16 <= b.len()` is checked first).
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let slash = _mm_set1_epi8(b'\\' as i8);
+            let ctrl = _mm_set1_epi8(0x1f);
+            while from + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(from).cast());
+                // `max(v, 0x1f) == 0x1f` exactly when v <= 0x1f (unsigned).
+                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, ctrl), ctrl);
+                let hit = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                    low,
+                );
+                let mask = _mm_movemask_epi8(hit) as u32;
+                if mask != 0 {
+                    return from + mask.trailing_zeros() as usize;
+                }
+                from += 16;
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    while from + 8 <= b.len() {
+        // SWAR: a byte is flagged when it equals `"` or `\\`, or is below
+        // 0x20 (the high bit of `x - 0x20..` for bytes without their own
+        // high bit).
+        let x = u64::from_le_bytes(b[from..from + 8].try_into().unwrap_or([0; 8]));
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let hit = zero(x ^ (ONES * b'"' as u64))
+            | zero(x ^ (ONES * b'\\' as u64))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if hit != 0 {
+            return from + (hit.trailing_zeros() / 8) as usize;
+        }
+        from += 8;
+    }
+    while let Some(&c) = b.get(from) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return from;
+        }
+        from += 1;
+    }
+    from
+}
+
 /// Four hex digits at `at` as a code unit.
 pub(super) fn hex4(b: &[u8], at: usize) -> Option<u16> {
     b.get(at..at + 4)?.iter().try_fold(0u16, |n, &c| {
@@ -386,7 +444,7 @@ pub(super) fn hex4(b: &[u8], at: usize) -> Option<u16> {
 /// The text of a JSON string's contents (between the quotes) with its
 /// escapes decoded. The contents were validated by [`Scanner::string`];
 /// anything unexpected becomes U+FFFD rather than a panic.
-pub(super) fn unescape(inner: &str) -> String {
+pub(crate) fn unescape(inner: &str) -> String {
     let b = inner.as_bytes();
     let mut out = String::with_capacity(inner.len());
     let mut at = 0;

@@ -4,10 +4,11 @@
 //! Shared by the sequential reader and the ordered phase of the parallel
 //! executor, so both resolve identically.
 
+use crate::hash::Map;
 use crate::model::entity::{ChannelSource, Entity, Kind};
 use crate::report::Report;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The resolution context: the channel that members, reads and reactions
@@ -16,7 +17,7 @@ pub(crate) struct Context {
     channel: Option<Arc<str>>,
     /// Recent message ids and their channels; each id is one allocation,
     /// shared with `order`.
-    messages: HashMap<Arc<str>, Arc<str>>,
+    messages: Map<Arc<str>, Arc<str>>,
     order: VecDeque<Arc<str>>,
     capacity: usize,
 }
@@ -25,7 +26,7 @@ impl Context {
     pub(crate) fn new(capacity: usize) -> Context {
         Context {
             channel: None,
-            messages: HashMap::new(),
+            messages: Map::default(),
             order: VecDeque::new(),
             capacity,
         }

@@ -9,7 +9,7 @@
 //! about 1 in 10^16 for a thousand values); above it the sketch's standard
 //! error is 1.04/√4096 ≈ 1.6%.
 
-use super::hasher::HashSet;
+use crate::hash::HashSet;
 
 /// Values counted exactly before a counter turns into a sketch (8 KiB of
 /// hashes; the sketch takes 4 KiB).

@@ -52,7 +52,6 @@
 
 mod distinct;
 mod fields;
-mod hasher;
 mod histogram;
 mod report;
 mod run;
@@ -61,13 +60,13 @@ mod top;
 
 use crate::engine::{Job, Keep, QuickTest, RuleOut};
 use crate::filter::Filter;
+use crate::hash::{HashKeyed, Map};
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
 use crate::project::Projection;
 use crate::read::reader::Format;
 use crate::report::Report;
 use distinct::Distinct;
-use hasher::{HashKeyed, Map};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use top::Top;

@@ -4,10 +4,10 @@
 //! prints the same bytes.
 
 use super::distinct::{self, EXACT_MAX, SKETCH_ERROR};
-use super::hasher::HashKeyed;
 use super::histogram::{self, LogHistogram};
 use super::time;
 use super::{Stats, StatsJob, TopMessage};
+use crate::hash::HashKeyed;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -1,9 +1,11 @@
-//! Hashing for the accumulators' tables: keys are ids from the export,
-//! hashed on every message, so the default SipHash (built against
-//! hash flooding by untrusted keys) showed in profiles. A multiply-rotate
+//! Hashing for tables keyed by ids from the export (the statistics'
+//! accumulators, the reader's recent message ids): they are hashed on
+//! every message, so the default SipHash (built against hash flooding by
+//! untrusted keys) showed in profiles. A multiply-rotate
 //! hash (the Fx hash of rustc) costs a fraction of it. Flooding needs
 //! keys chosen to collide under a fixed function, and costs the attacker
-//! only the run time of their own export's statistics: accepted here.
+//! only the run time of their own export's statistics or read (the
+//! reader's table is bounded by its capacity): accepted here.
 //! Tables of values that are already hashes ([`Distinct`](super::distinct))
 //! use them as they are.
 
