@@ -17,6 +17,7 @@
 //! time, and the payload's span is known when its value ends.
 
 use super::fields::{Payload, RawFields, TopFields};
+use crate::model::entity::MAX_EXTRAS;
 use crate::model::keys::{Key, key_of};
 use crate::project::scan::{Scanner, unescape};
 use std::borrow::Cow;
@@ -25,11 +26,16 @@ use std::ops::Range;
 /// The top level of a record (a line or an array element), with the spans
 /// of the last `item` and `data` values; `None` leaves the record to the
 /// serde path.
-pub(super) fn top(text: &str, max_depth: usize) -> Option<TopFields<'_>> {
+pub(super) fn top<'a>(
+    text: &'a str,
+    max_depth: usize,
+    extras: &'static [&'static str],
+) -> Option<TopFields<'a>> {
     let mut s = scanner(text, max_depth)?;
     let mut fields = RawFields::default();
     let mut hook = Hook::default();
-    object(&mut s, text, 1, &mut fields, Some(&mut hook))?;
+    let want = Want::new(text, extras);
+    object(&mut s, text, 1, &mut fields, Some(&mut hook), &want)?;
     finish(&mut s)?;
     let (item, item_span) = hook.item.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     let (data, data_span) = hook.data.map_or((None, None), |(p, r)| (Some(p), Some(r)));
@@ -44,10 +50,14 @@ pub(super) fn top(text: &str, max_depth: usize) -> Option<TopFields<'_>> {
 }
 
 /// An entity nested in a v1 document: its fields only.
-pub(super) fn nested(text: &str, max_depth: usize) -> Option<RawFields<'_>> {
+pub(super) fn nested<'a>(
+    text: &'a str,
+    max_depth: usize,
+    extras: &'static [&'static str],
+) -> Option<RawFields<'a>> {
     let mut s = scanner(text, max_depth)?;
     let mut fields = RawFields::default();
-    object(&mut s, text, 1, &mut fields, None)?;
+    object(&mut s, text, 1, &mut fields, None, &Want::new(text, extras))?;
     finish(&mut s)?;
     Some(fields)
 }
@@ -72,6 +82,37 @@ struct Hook<'a> {
     key_count: usize,
 }
 
+/// The extra fields a job asked for, and a mask of their key lengths so
+/// that most keys cost one bit test.
+struct Want {
+    keys: &'static [&'static str],
+    lengths: u64,
+}
+
+impl Want {
+    fn new(text: &str, keys: &'static [&'static str]) -> Want {
+        // Spans are kept as u32; a longer record goes without.
+        let keys = if text.len() < u32::MAX as usize {
+            &keys[..keys.len().min(MAX_EXTRAS)]
+        } else {
+            &[]
+        };
+        let lengths = keys
+            .iter()
+            .filter(|k| k.len() < 64)
+            .fold(0u64, |m, k| m | 1 << k.len());
+        Want { keys, lengths }
+    }
+
+    #[inline]
+    fn index(&self, name: &[u8]) -> Option<usize> {
+        if name.len() >= 64 || self.lengths & (1 << name.len()) == 0 {
+            return None;
+        }
+        self.keys.iter().position(|k| k.as_bytes() == name)
+    }
+}
+
 /// The object opening at `s.pos`, at nesting depth `depth` (1 for the
 /// record itself), read into `f`. With a hook (the top level), `item` and
 /// `data` values are decoded as payloads instead.
@@ -81,10 +122,12 @@ fn object<'a>(
     depth: usize,
     f: &mut RawFields<'a>,
     mut hook: Option<&mut Hook<'a>>,
+    want: &Want,
 ) -> Option<()> {
     if depth > s.max_depth {
         return None;
     }
+    f.extras.collected = !want.keys.is_empty();
     s.pos += 1;
     s.ws();
     if s.peek() == Some(b'}') {
@@ -106,7 +149,7 @@ fn object<'a>(
                 let start = s.pos;
                 let payload = if s.peek() == Some(b'{') {
                     let mut inner = RawFields::default();
-                    object(s, text, depth + 1, &mut inner, None)?;
+                    object(s, text, depth + 1, &mut inner, None, want)?;
                     Payload::Object(Box::new(inner))
                 } else {
                     s.value(depth).ok()?;
@@ -126,11 +169,17 @@ fn object<'a>(
                 continue;
             }
         }
+        let extra = want.index(name);
+        let start = s.pos;
         match key {
             None => {
                 s.value(depth).ok()?;
             }
             Some(key) => field(s, text, depth, key, f)?,
+        }
+        if let Some(i) = extra {
+            // The last occurrence wins, as in a projection.
+            f.extras.spans[i] = (start as u32, s.pos as u32);
         }
         next(s)?;
         if s.peek() == Some(b'}') {

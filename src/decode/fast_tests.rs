@@ -3,7 +3,7 @@
 //! that hit what the fast path hands back (escaped keys, numbers in id
 //! fields, lone surrogates, depth, control characters, broken grammar).
 
-use super::super::{Hint, Path, Repairs, decode_fast, decode_record_by};
+use super::super::{Decoded, Hint, Path, Repairs, decode_fast, decode_record_by};
 use crate::model::entity::Kind;
 use crate::model::keys::tests::Rng;
 use std::path::Path as FsPath;
@@ -23,6 +23,7 @@ fn check(record: &[u8]) -> usize {
             lossy_utf8: true,
             lone_surrogates: true,
             max_depth: 0,
+            extras: &["text", "reaction_counts"],
         },
         Repairs {
             max_depth: 3,
@@ -46,7 +47,7 @@ fn check(record: &[u8]) -> usize {
                 (Err(a), Ok(b)) => panic!("fast path failed with {a:?}, serde read {b:?}"),
             }
             if let Ok(text) = std::str::from_utf8(crate::json::trim_ws_at(record).1)
-                && decode_fast(text, 11, hint, r.depth_limit()).is_some()
+                && decode_fast(text, 11, hint, r).is_some()
             {
                 fast_hits += 1;
             }
@@ -186,4 +187,57 @@ fn agrees_with_serde_on_mutations() {
         hits += check(&m);
     }
     assert!(hits > 6000, "fast path read only {hits} mutated records");
+}
+
+/// The places the fast path records for a job are the values a projection
+/// of the same fields finds, including key-table keys and duplicates.
+#[test]
+fn recorded_fields_equal_the_projection() {
+    const WANT: &[&str] = &[
+        "text",
+        "user",
+        "reaction_counts",
+        "attachments",
+        "pinned",
+        "reply_count",
+        "missing",
+        "x",
+        "type",
+        "id",
+        "deleted_at",
+        "mentioned_users",
+    ];
+    let projection = crate::project::Projection::new(WANT).unwrap();
+    let repairs = Repairs {
+        extras: WANT,
+        ..Repairs::default()
+    };
+    let mut records = corpus();
+    records
+        .push(br#"{"type":"message","item":{"id":"a","x":1,"x":[2, 3] ,"text":"t\n"}}"#.to_vec());
+    records.push(br#"{"id":"b","user":{"id":"u"},"x":{"y":[]}}"#.to_vec());
+    let mut checked = 0;
+    for record in &records {
+        for hint in [Hint::Record, Hint::Nested(Kind::Message)] {
+            let Ok(Decoded::Entity(e)) = decode_record_by(record, 0, hint, repairs, Path::Fast)
+            else {
+                continue;
+            };
+            if e.extra(0).is_none() {
+                continue; // read by serde: nothing recorded
+            }
+            let values = projection.extract(e.raw_str()).unwrap();
+            for i in 0..WANT.len() {
+                assert_eq!(
+                    e.extra(i).unwrap(),
+                    values.get(i).map(|v| v.raw()),
+                    "{} in {}",
+                    WANT[i],
+                    e.raw_str()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "only {checked} entities had recorded fields");
 }

@@ -2,7 +2,7 @@
 //! of an entity into borrowed strings and skip everything else, plus the
 //! top level of a line, whose envelope payload is decoded in the same pass.
 
-use crate::model::entity::Kind;
+use crate::model::entity::{Extras, Kind};
 use crate::model::keys::{Key, KeySet, classify, key_of};
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -147,6 +147,8 @@ pub(super) struct RawFields<'a> {
     pub text: Option<Cow<'a, str>>,
     pub parent_id: Option<Cow<'a, str>>,
     pub created_at: Option<Cow<'a, str>>,
+    /// The fast path's record of the job's extra fields.
+    pub extras: Extras,
 }
 
 impl RawFields<'_> {

@@ -64,6 +64,9 @@ pub(crate) struct Repairs {
     /// Deepest nesting accepted inside an entity (0 means the default);
     /// never above [`MAX_RECORD_DEPTH`].
     pub max_depth: usize,
+    /// Top-level fields whose place the fast path records for the job
+    /// (at most [`MAX_EXTRAS`](crate::model::entity::MAX_EXTRAS)).
+    pub extras: &'static [&'static str],
 }
 
 impl Repairs {
@@ -150,7 +153,7 @@ fn decode_one<'a>(
     // The common case, validated and read in one pass; anything unusual
     // (including every error) is left to the serde path below.
     if path == Path::Fast
-        && let Some(decoded) = decode_fast(text, offset, hint, repairs.depth_limit())
+        && let Some(decoded) = decode_fast(text, offset, hint, repairs)
     {
         // Under `cargo fuzz`, every record the fast path reads is read by
         // serde too, and the two must agree.
@@ -348,12 +351,13 @@ fn decode_fast<'a>(
     text: &'a str,
     offset: u64,
     hint: Hint,
-    max_depth: usize,
+    repairs: Repairs,
 ) -> Option<Decoded<'a>> {
     let record = text.as_bytes();
+    let (max_depth, extras) = (repairs.depth_limit(), repairs.extras);
     match hint {
         Hint::Nested(kind) => {
-            let top = fast::nested(text, max_depth)?;
+            let top = fast::nested(text, max_depth, extras)?;
             let type_name = Cow::Borrowed(kind.as_str());
             Some(Decoded::Entity(build(
                 kind,
@@ -365,7 +369,7 @@ fn decode_fast<'a>(
                 top,
             )))
         }
-        Hint::Record => from_top(text, offset, fast::top(text, max_depth)?).ok(),
+        Hint::Record => from_top(text, offset, fast::top(text, max_depth, extras)?).ok(),
     }
 }
 
@@ -529,6 +533,7 @@ fn build<'a>(
             parent_id: f.parent_id,
             message_id: f.message_id,
             has_cid_key: f.keys.contains(Key::Cid),
+            extras: f.extras,
         },
     }
 }

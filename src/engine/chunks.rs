@@ -124,7 +124,10 @@ impl<'s, J: Job> Work<'s, J> {
         Work {
             job,
             builder: setup.builder,
-            repairs: setup.builder.repairs(),
+            repairs: Repairs {
+                extras: job.prefetch_fields(),
+                ..setup.builder.repairs()
+            },
             context,
             remember_messages: setup.builder.message_memory > 0,
             // A skipped line might be a channel record, which the context

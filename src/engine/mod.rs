@@ -115,6 +115,14 @@ pub trait Job: Sync {
     fn rule_out(&self) -> RuleOut<'_> {
         RuleOut::default()
     }
+
+    /// Internal: top-level fields of each entity that [`Job::entity`]
+    /// reads, whose places the decoder records in the same pass (for the
+    /// crate's own jobs; the accessor is not public). Default: none.
+    #[doc(hidden)]
+    fn prefetch_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// What the sink should do with an entity the job has taken.

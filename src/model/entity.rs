@@ -157,6 +157,29 @@ pub(crate) struct Fields<'a> {
     pub message_id: Option<Cow<'a, str>>,
     /// The object had a `cid` key of its own (export-shaped, not import).
     pub has_cid_key: bool,
+    /// Where the fields a job asked the decoder for sit in the record.
+    pub extras: Extras,
+}
+
+/// How many top-level fields a job may have the decoder record
+/// (`Job::prefetch_fields`).
+pub(crate) const MAX_EXTRAS: usize = 12;
+
+/// Where the fields a job asked for sit in an entity's record (byte
+/// ranges; `(0, 0)` for a field the entity lacks), recorded by the
+/// decoder's fast path in its one pass. A cache of positions, not content:
+/// it takes no part in equality, and `collected == false` (the serde path,
+/// or no job asked) sends the job to its own projection.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extras {
+    pub collected: bool,
+    pub spans: [(u32, u32); MAX_EXTRAS],
+}
+
+impl PartialEq for Extras {
+    fn eq(&self, _: &Extras) -> bool {
+        true
+    }
 }
 
 fn owned<'b>(c: Option<Cow<'_, str>>) -> Option<Cow<'b, str>> {
@@ -176,11 +199,30 @@ impl Fields<'_> {
             parent_id: owned(self.parent_id),
             message_id: owned(self.message_id),
             has_cid_key: self.has_cid_key,
+            extras: self.extras,
         }
     }
 }
 
 impl<'a> Entity<'a> {
+    /// The raw JSON text of the `i`-th prefetched field
+    /// (`Job::prefetch_fields`): `None` when the decoder
+    /// did not record them, `Some(None)` when the entity lacks the field.
+    pub(crate) fn extra(&self, i: usize) -> Option<Option<&str>> {
+        let x = &self.fields.extras;
+        if !x.collected {
+            return None;
+        }
+        let (start, end) = *x.spans.get(i)?;
+        if end == 0 {
+            return Some(None);
+        }
+        let bytes = self.record.get(start as usize..end as usize)?;
+        // The spans fall on the value's first and last bytes, which are
+        // ASCII, inside a record that was checked to be UTF-8.
+        Some(std::str::from_utf8(bytes).ok())
+    }
+
     /// The entity's kind.
     pub fn kind(&self) -> Kind {
         self.kind

@@ -217,6 +217,7 @@ impl ReaderBuilder {
             lossy_utf8: self.lossy_utf8,
             lone_surrogates: self.lone_surrogates,
             max_depth: self.max_depth,
+            extras: &[],
         }
     }
 

@@ -2,7 +2,8 @@
 //! pulled in one projection pass; arrays and the `reaction_counts` object
 //! are looked into only when they are not empty.
 
-use crate::project::{Projection, Value};
+use crate::model::entity::Entity;
+use crate::project::Projection;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -19,22 +20,26 @@ const MENTIONED_IDS: usize = 7;
 const REACTION_COUNTS: usize = 8;
 const REPLY_COUNT: usize = 9;
 
+/// The fields, in slot order: the decoder records their places in its own
+/// pass ([`crate::engine::Job::prefetch_fields`]); the projection reads
+/// them for entities it did not.
+pub(crate) const FIELDS: &[&str] = &[
+    "message_text_updated_at",
+    "pinned",
+    "shadowed",
+    "silent",
+    "deleted_at",
+    "attachments",
+    "mentioned_users",
+    "mentioned_users_ids",
+    "reaction_counts",
+    "reply_count",
+];
+
 /// The compiled projection.
 pub(crate) fn projection() -> Projection {
     // Field names are fixed and valid: compiling cannot fail.
-    Projection::new(&[
-        "message_text_updated_at",
-        "pinned",
-        "shadowed",
-        "silent",
-        "deleted_at",
-        "attachments",
-        "mentioned_users",
-        "mentioned_users_ids",
-        "reaction_counts",
-        "reply_count",
-    ])
-    .expect("fixed field names are valid")
+    Projection::new(FIELDS).expect("fixed field names are valid")
 }
 
 /// What one message adds.
@@ -59,47 +64,60 @@ struct Attachment<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
-fn present(v: Option<Value<'_>>) -> bool {
-    v.is_some_and(|v| !v.is_null())
+fn present(v: Option<&str>) -> bool {
+    v.is_some_and(|v| v != "null")
 }
 
-fn truthy(v: Option<Value<'_>>) -> bool {
-    v.and_then(|v| v.as_bool()).unwrap_or(false)
+fn truthy(v: Option<&str>) -> bool {
+    v == Some("true")
 }
 
 /// An array's or object's text when it has content (`[]`, `{}`, `null`
 /// and other types give `None`).
-fn nonempty<'a>(v: Option<Value<'a>>) -> Option<&'a str> {
-    let raw = v?.raw();
+fn nonempty(raw: Option<&str>) -> Option<&str> {
+    let raw = raw?;
     let inner = raw.get(1..raw.len().saturating_sub(1))?;
     let starts = raw.starts_with('[') || raw.starts_with('{');
     (starts && !inner.trim().is_empty()).then_some(raw)
 }
 
-fn array_len(v: Option<Value<'_>>) -> u64 {
+fn array_len(v: Option<&str>) -> u64 {
     nonempty(v)
         .filter(|r| r.starts_with('['))
         .and_then(|r| serde_json::from_str::<Vec<serde::de::IgnoredAny>>(r).ok())
         .map_or(0, |a| a.len() as u64)
 }
 
-/// Reads the fields of one message's JSON. The entity was validated by the
-/// decoder; should the projection still fail, the message counts with no
-/// extras rather than stopping the run.
-pub(crate) fn read(projection: &Projection, json: &str) -> MessageFields {
-    let Ok(v) = projection.extract(json) else {
-        return MessageFields::default();
-    };
+/// Reads the fields of one message: from the places the decoder recorded,
+/// else with the projection. The entity was validated by the decoder;
+/// should the projection still fail, the message counts with no extras
+/// rather than stopping the run.
+pub(crate) fn read(projection: &Projection, e: &Entity<'_>) -> MessageFields {
+    let mut raw: [Option<&str>; 10] = [None; 10];
+    let projected;
+    if e.extra(0).is_some() {
+        for (i, slot) in raw.iter_mut().enumerate() {
+            *slot = e.extra(i).flatten();
+        }
+    } else {
+        let Ok(v) = projection.extract(e.raw_str()) else {
+            return MessageFields::default();
+        };
+        projected = v;
+        for (i, slot) in raw.iter_mut().enumerate() {
+            *slot = projected.get(i).map(|v| v.raw());
+        }
+    }
     let mut out = MessageFields {
-        edited: present(v.get(EDITED)),
-        pinned: truthy(v.get(PINNED)),
-        shadowed: truthy(v.get(SHADOWED)),
-        silent: truthy(v.get(SILENT)),
-        deleted_at: present(v.get(DELETED_AT)),
+        edited: present(raw[EDITED]),
+        pinned: truthy(raw[PINNED]),
+        shadowed: truthy(raw[SHADOWED]),
+        silent: truthy(raw[SILENT]),
+        deleted_at: present(raw[DELETED_AT]),
         ..MessageFields::default()
     };
-    if let Some(raw) = nonempty(v.get(ATTACHMENTS)).filter(|r| r.starts_with('['))
-        && let Ok(list) = serde_json::from_str::<Vec<&RawValue>>(raw)
+    if let Some(list) = nonempty(raw[ATTACHMENTS]).filter(|r| r.starts_with('['))
+        && let Ok(list) = serde_json::from_str::<Vec<&RawValue>>(list)
     {
         // Each element on its own: one odd attachment (not an object, a
         // type that is not a string) is `unknown`, not the end of the list.
@@ -114,12 +132,12 @@ pub(crate) fn read(projection: &Projection, json: &str) -> MessageFields {
             })
             .collect();
     }
-    out.mentions = match array_len(v.get(MENTIONED)) {
-        0 => array_len(v.get(MENTIONED_IDS)),
+    out.mentions = match array_len(raw[MENTIONED]) {
+        0 => array_len(raw[MENTIONED_IDS]),
         n => n,
     };
-    if let Some(raw) = nonempty(v.get(REACTION_COUNTS)).filter(|r| r.starts_with('{'))
-        && let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(raw)
+    if let Some(counts) = nonempty(raw[REACTION_COUNTS]).filter(|r| r.starts_with('{'))
+        && let Ok(map) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(counts)
     {
         // A count that is not a non-negative integer is not a count.
         out.reaction_counts = map
@@ -127,9 +145,10 @@ pub(crate) fn read(projection: &Projection, json: &str) -> MessageFields {
             .filter_map(|(k, v)| Some((k, v.as_u64().filter(|n| *n > 0)?)))
             .collect();
     }
-    out.reply_count = v
-        .get(REPLY_COUNT)
-        .and_then(|v| v.as_i64())
+    // An integer, as `Value::as_i64` reads it (a fraction or an exponent
+    // is not a count).
+    out.reply_count = raw[REPLY_COUNT]
+        .and_then(|v| v.parse::<i64>().ok())
         .map_or(0, |n| n.max(0) as u64);
     out
 }

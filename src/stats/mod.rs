@@ -180,6 +180,10 @@ impl Job for StatsJob {
         true
     }
 
+    fn prefetch_fields(&self) -> &'static [&'static str] {
+        fields::FIELDS
+    }
+
     fn rule_out(&self) -> RuleOut<'_> {
         // Only the kind/time quick scan: a context job gets no byte
         // prefilter, and the engine keeps channel and message records.
@@ -400,7 +404,7 @@ impl Stats {
     }
 
     fn message(&mut self, job: &StatsJob, e: &Entity<'_>) {
-        let f = fields::read(&job.fields, e.raw_str());
+        let f = fields::read(&job.fields, e);
         let t = e.created_at();
         let cid = e.cid();
         let user = e.user_id();
