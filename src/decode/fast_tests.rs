@@ -227,12 +227,11 @@ fn recorded_fields_equal_the_projection() {
                 continue; // read by serde: nothing recorded
             }
             let values = projection.extract(e.raw_str()).unwrap();
-            for i in 0..WANT.len() {
+            for (i, name) in WANT.iter().enumerate() {
                 assert_eq!(
                     e.extra(i).unwrap(),
                     values.get(i).map(|v| v.raw()),
-                    "{} in {}",
-                    WANT[i],
+                    "{name} in {}",
                     e.raw_str()
                 );
             }
