@@ -127,7 +127,7 @@ fn decode_one<'a>(
         return Ok(Decoded::Blank);
     }
     let offset = offset + lead as u64;
-    let text = match std::str::from_utf8(record) {
+    let text = match simdutf8::basic::from_utf8(record).or_else(|_| std::str::from_utf8(record)) {
         Ok(text) => text,
         Err(e) if !repairs.lossy_utf8 => {
             // A v1 channel object on one line with one damaged entity: walk
