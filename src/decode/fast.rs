@@ -36,7 +36,7 @@ pub(super) fn top<'a>(
     let mut hook = Hook::default();
     let want = Want::new(text, extras);
     object(&mut s, text, 1, &mut fields, Some(&mut hook), &want)?;
-    finish(&mut s)?;
+    s.end().ok()?;
     let (item, item_span) = hook.item.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     let (data, data_span) = hook.data.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     Some(TopFields {
@@ -58,7 +58,7 @@ pub(super) fn nested<'a>(
     let mut s = scanner(text, max_depth)?;
     let mut fields = RawFields::default();
     object(&mut s, text, 1, &mut fields, None, &Want::new(text, extras))?;
-    finish(&mut s)?;
+    s.end().ok()?;
     Some(fields)
 }
 
@@ -67,10 +67,6 @@ fn scanner(text: &str, max_depth: usize) -> Option<Scanner<'_>> {
     s.max_depth = max_depth;
     // The caller trimmed the record: it starts at its first byte.
     (s.peek() == Some(b'{')).then_some(s)
-}
-
-fn finish(s: &mut Scanner<'_>) -> Option<()> {
-    s.end().ok()
 }
 
 /// Where the top level's `item` and `data` payloads go (the last of
@@ -160,12 +156,9 @@ fn object<'a>(
                     Key::Item => hook.item = got,
                     _ => hook.data = got,
                 }
-                next(s)?;
-                if s.peek() == Some(b'}') {
-                    s.pos += 1;
+                if !more(s)? {
                     return Some(());
                 }
-                s.pos += 1;
                 continue;
             }
         }
@@ -181,20 +174,24 @@ fn object<'a>(
             // The last occurrence wins, as in a projection.
             f.extras.spans[i] = (start as u32, s.pos as u32);
         }
-        next(s)?;
-        if s.peek() == Some(b'}') {
-            s.pos += 1;
+        if !more(s)? {
             return Some(());
         }
-        s.pos += 1;
     }
 }
 
-/// After a member: whitespace, then `,` or `}` (left at `s.pos`).
+/// After a member: consumes `,` (another member follows: `true`) or `}`
+/// (the object ended: `false`); anything else leaves the record to serde.
 #[inline]
-fn next(s: &mut Scanner<'_>) -> Option<()> {
+fn more(s: &mut Scanner<'_>) -> Option<bool> {
     s.ws();
-    matches!(s.peek(), Some(b',' | b'}')).then_some(())
+    let more = match s.peek()? {
+        b',' => true,
+        b'}' => false,
+        _ => return None,
+    };
+    s.pos += 1;
+    Some(more)
 }
 
 /// The value of a key of the table, as `fields::visit_fields` reads it.
@@ -230,14 +227,7 @@ fn field<'a>(
         Key::Channel | Key::Messages | Key::Members | Key::Channels => {
             let first = s.peek();
             s.value(depth).ok()?;
-            let sh = &mut f.shapes;
-            // Sticky across duplicates, as in the serde path.
-            match key {
-                Key::Channel => sh.channel_object |= first == Some(b'{'),
-                Key::Messages => sh.messages_array |= first == Some(b'['),
-                Key::Members => sh.members_array |= first == Some(b'['),
-                _ => sh.channels_array |= first == Some(b'['),
-            }
+            f.shapes.note(key, first);
         }
         // The nested form of `item`/`data` (not the top level's payload):
         // the serde path keeps their raw bytes only for a fallback search
@@ -323,12 +313,9 @@ fn user_ref<'a>(
         } else {
             s.value(inner).ok()?;
         }
-        next(s)?;
-        if s.peek() == Some(b'}') {
-            s.pos += 1;
+        if !more(s)? {
             return Some((id, true));
         }
-        s.pos += 1;
     }
 }
 

@@ -126,6 +126,22 @@ pub(super) struct Shapes {
     pub type_is_string: bool,
 }
 
+impl Shapes {
+    /// Notes the shape of a `channel`, `messages`, `members` or
+    /// `channels` value from its first byte. Sticky across duplicates, as
+    /// before the key table: any object-shaped occurrence makes a unit
+    /// candidate.
+    pub fn note(&mut self, key: Key, first: Option<u8>) {
+        match key {
+            Key::Channel => self.channel_object |= first == Some(b'{'),
+            Key::Messages => self.messages_array |= first == Some(b'['),
+            Key::Members => self.members_array |= first == Some(b'['),
+            Key::Channels => self.channels_array |= first == Some(b'['),
+            _ => {}
+        }
+    }
+}
+
 /// The key fields of one object, borrowed where unescaped.
 #[derive(Default)]
 pub(super) struct RawFields<'a> {
@@ -236,16 +252,7 @@ where
             Key::CreatedAt => f.created_at = text(&mut map)?,
             Key::Channel | Key::Messages | Key::Members | Key::Channels => {
                 let raw: &'a RawValue = map.next_value()?;
-                let first = raw.get().as_bytes().first().copied();
-                let s = &mut f.shapes;
-                match key {
-                    // Sticky across duplicates, as before the key table:
-                    // any object-shaped occurrence makes a unit candidate.
-                    Key::Channel => s.channel_object |= first == Some(b'{'),
-                    Key::Messages => s.messages_array |= first == Some(b'['),
-                    Key::Members => s.members_array |= first == Some(b'['),
-                    _ => s.channels_array |= first == Some(b'['),
-                }
+                f.shapes.note(key, raw.get().as_bytes().first().copied());
             }
             Key::Html
             | Key::Config

@@ -325,16 +325,7 @@ fn decode_text<'a>(text: &'a str, offset: u64, hint: Hint) -> Result<Decoded<'a>
     match hint {
         Hint::Nested(kind) => {
             let top: RawFields<'a> = serde_json::from_str(text).map_err(|e| json_error(e, text))?;
-            let type_name = Cow::Borrowed(kind.as_str());
-            Ok(Decoded::Entity(build(
-                kind,
-                type_name,
-                Envelope::Nested,
-                record,
-                record,
-                offset,
-                top,
-            )))
+            Ok(nested_entity(kind, record, offset, top))
         }
         Hint::Record => {
             // One pass: an envelope's payload is decoded in place (no
@@ -356,21 +347,28 @@ fn decode_fast<'a>(
     let record = text.as_bytes();
     let (max_depth, extras) = (repairs.depth_limit(), repairs.extras);
     match hint {
-        Hint::Nested(kind) => {
-            let top = fast::nested(text, max_depth, extras)?;
-            let type_name = Cow::Borrowed(kind.as_str());
-            Some(Decoded::Entity(build(
-                kind,
-                type_name,
-                Envelope::Nested,
-                record,
-                record,
-                offset,
-                top,
-            )))
-        }
+        Hint::Nested(kind) => Some(nested_entity(
+            kind,
+            record,
+            offset,
+            fast::nested(text, max_depth, extras)?,
+        )),
         Hint::Record => from_top(text, offset, fast::top(text, max_depth, extras)?).ok(),
     }
+}
+
+/// An entity nested in a v1 document, whose kind its position gave.
+fn nested_entity<'a>(kind: Kind, record: &'a [u8], offset: u64, f: RawFields<'a>) -> Decoded<'a> {
+    let name = Cow::Borrowed(kind.as_str());
+    Decoded::Entity(build(
+        kind,
+        name,
+        Envelope::Nested,
+        record,
+        record,
+        offset,
+        f,
+    ))
 }
 
 /// A record's entity (or unit) from its top level, however it was read:
