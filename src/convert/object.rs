@@ -4,30 +4,25 @@
 //! their escapes); keys and new strings are written by serde_json, so no
 //! value can change the structure of the output.
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use crate::error::Error;
+use crate::project::scan::{Scanner, unescape};
 use std::borrow::Cow;
-use std::fmt;
 
-/// A top-level field's key: borrowed unless it had escapes.
-struct Key<'a>(Cow<'a, str>);
+/// A value's exact JSON text: found by the scanner, which validated it,
+/// or written by serde_json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(&'a str);
 
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
+impl<'a> Raw<'a> {
+    /// `json`, which must be one valid JSON value with no whitespace
+    /// around it (the helpers below read it without validating again).
+    pub(crate) fn trusted(json: &'a str) -> Raw<'a> {
+        Raw(json)
+    }
+
+    /// Its text.
+    pub(crate) fn get(self) -> &'a str {
+        self.0
     }
 }
 
@@ -35,51 +30,64 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
 /// `serde_json::Value` does), null values are left out (import schemas
 /// type their fields, and an export's null means "not set").
 pub(crate) struct Object<'a> {
-    pub(crate) fields: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-impl<'de> serde::Deserialize<'de> for Object<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Object<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Object<'de>, M::Error> {
-                let mut fields: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    let v: &'de RawValue = map.next_value()?;
-                    fields.push((k, v));
-                }
-                // Duplicated keys are rare: look for them once, sorted,
-                // rather than per key.
-                let mut keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
-                keys.sort_unstable();
-                if keys.windows(2).any(|w| w[0] == w[1]) {
-                    let mut kept: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
-                    for (k, v) in fields {
-                        kept.retain(|(old, _)| *old != k);
-                        kept.push((k, v));
-                    }
-                    fields = kept;
-                }
-                fields.retain(|(_, v)| v.get() != "null");
-                Ok(Object { fields })
-            }
-        }
-        d.deserialize_map(V)
-    }
+    pub(crate) fields: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
 impl<'a> Object<'a> {
-    /// Parses `bytes` as one object.
-    pub(crate) fn parse(bytes: &'a [u8]) -> serde_json::Result<Object<'a>> {
-        serde_json::from_slice(bytes)
+    /// Parses `text` as one object, validating it (the grammar, escapes
+    /// and nesting depth, as the decoder does) in one pass that keeps
+    /// each value's bytes.
+    pub(crate) fn parse(text: &'a str) -> Result<Object<'a>, Error> {
+        let mut s = Scanner::new(text);
+        s.expect(b'{', "expected an object")?;
+        let mut fields: Vec<(Cow<'a, str>, Raw<'a>)> = Vec::new();
+        s.ws();
+        if s.peek() == Some(b'}') {
+            s.pos += 1;
+        } else {
+            loop {
+                s.ws();
+                let at = s.pos + 1;
+                let (key, escaped) = s.key()?;
+                let key = &text[at..at + key.len()];
+                let key = if escaped {
+                    Cow::Owned(unescape(key))
+                } else {
+                    Cow::Borrowed(key)
+                };
+                let from = s.pos;
+                s.value(1)?;
+                fields.push((key, Raw(&text[from..s.pos])));
+                s.ws();
+                match s.peek() {
+                    Some(b',') => s.pos += 1,
+                    Some(b'}') => {
+                        s.pos += 1;
+                        break;
+                    }
+                    _ => return Err(s.syntax("expected ',' or '}'")),
+                }
+            }
+        }
+        s.end()?;
+        // Duplicated keys are rare: look for them once, sorted, rather
+        // than per key.
+        let mut keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            let mut kept: Vec<(Cow<'a, str>, Raw<'a>)> = Vec::new();
+            for (k, v) in fields {
+                kept.retain(|(old, _)| *old != k);
+                kept.push((k, v));
+            }
+            fields = kept;
+        }
+        fields.retain(|(_, v)| v.get() != "null");
+        Ok(Object { fields })
     }
 
     /// A field's raw value.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a RawValue> {
+    pub(crate) fn get(&self, key: &str) -> Option<Raw<'a>> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
@@ -89,7 +97,7 @@ impl<'a> Object<'a> {
     }
 
     /// Removes a field, returning its value.
-    pub(crate) fn take(&mut self, key: &str) -> Option<&'a RawValue> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Raw<'a>> {
         let i = self.fields.iter().position(|(k, _)| k == key)?;
         Some(self.fields.remove(i).1)
     }
@@ -107,43 +115,70 @@ impl<'a> Object<'a> {
     }
 }
 
-/// A raw value as a string, decoded once.
-pub(crate) fn as_str(v: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<Cow<'_, str>>(v.get()).ok()
+/// A raw value as a string, decoded (`None` for another value).
+pub(crate) fn as_str(v: Raw<'_>) -> Option<Cow<'_, str>> {
+    let inner = v.get().strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        // Valid JSON (see `Raw::trusted`): its escapes decode.
+        Some(Cow::Owned(unescape(inner)))
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
 }
 
 /// A raw value as a boolean.
-pub(crate) fn as_bool(v: &RawValue) -> Option<bool> {
-    serde_json::from_str(v.get()).ok()
+pub(crate) fn as_bool(v: Raw<'_>) -> Option<bool> {
+    match v.get() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// The `id` of a user object, or the string itself when the reference is
 /// already an id.
-pub(crate) fn id_of(v: &RawValue) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct WithId<'a> {
-        #[serde(borrow)]
-        id: Option<Cow<'a, str>>,
-    }
-    let text = v.get();
-    if text.starts_with('"') {
+pub(crate) fn id_of(v: Raw<'_>) -> Option<String> {
+    if v.get().starts_with('"') {
         return as_str(v).map(Cow::into_owned);
     }
-    serde_json::from_str::<WithId<'_>>(text)
-        .ok()?
-        .id
-        .map(Cow::into_owned)
+    if !v.get().starts_with('{') {
+        return None;
+    }
+    Object::parse(v.get()).ok()?.str("id").map(Cow::into_owned)
 }
 
 /// The elements of an array value (nothing for another value).
-pub(crate) fn elements(v: &RawValue) -> Vec<&RawValue> {
-    serde_json::from_str::<Vec<&RawValue>>(v.get()).unwrap_or_default()
+pub(crate) fn elements(v: Raw<'_>) -> Vec<Raw<'_>> {
+    let text = v.get();
+    let mut out = Vec::new();
+    if !text.starts_with('[') {
+        return out;
+    }
+    let mut s = Scanner::new(text);
+    s.pos = 1;
+    loop {
+        s.ws();
+        if s.peek() == Some(b']') && out.is_empty() {
+            return out;
+        }
+        let from = s.pos;
+        if s.value(1).is_err() {
+            return Vec::new();
+        }
+        out.push(Raw(&text[from..s.pos]));
+        s.ws();
+        match s.peek() {
+            Some(b',') => s.pos += 1,
+            Some(b']') => return out,
+            _ => return Vec::new(),
+        }
+    }
 }
 
 /// A value to write.
 pub(crate) enum Value<'a> {
     /// Exact bytes from the input (minified).
-    Raw(&'a RawValue),
+    Raw(Raw<'a>),
     /// A string, written escaped.
     Str(Cow<'a, str>),
     /// An array of strings.
@@ -198,7 +233,7 @@ mod tests {
 
     #[test]
     fn fields_in_order_nulls_out_last_duplicate_wins() {
-        let o = Object::parse(br#"{"a":1,"b":null,"c\u0041":"x","a":2}"#).unwrap();
+        let o = Object::parse(r#"{"a":1,"b":null,"c\u0041":"x","a":2}"#).unwrap();
         let keys: Vec<&str> = o.fields.iter().map(|(k, _)| k.as_ref()).collect();
         assert_eq!(keys, ["cA", "a"]);
         assert_eq!(o.get("a").unwrap().get(), "2");
@@ -215,5 +250,48 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "{\"type\":\"x\",\"data\":{\"k\\\"\":\"a\\\"\\n\\u0000\",\"r\":2}}\n"
         );
+    }
+
+    #[test]
+    fn parse_keeps_exact_values_and_refuses_what_serde_refuses() {
+        let text = "{ \"a\" : [ 1 , {\"x\":\"\\u00e9\"} ] ,\"n\":1e400,\"s\":\"q\\\"\" }  ";
+        let o = Object::parse(text).unwrap();
+        assert_eq!(o.get("a").unwrap().get(), "[ 1 , {\"x\":\"\\u00e9\"} ]");
+        assert_eq!(o.get("n").unwrap().get(), "1e400");
+        assert_eq!(o.str("s").unwrap(), "q\"");
+        let list = elements(o.get("a").unwrap());
+        assert_eq!(list.len(), 2);
+        assert_eq!(id_of(list[1]), None);
+        assert_eq!(
+            Object::parse(r#"{"x":"\u00e9"}"#)
+                .unwrap()
+                .str("x")
+                .unwrap(),
+            "\u{e9}"
+        );
+        assert!(elements(Raw::trusted("[ ]")).is_empty());
+        assert_eq!(
+            id_of(Raw::trusted(r#"{"id":"u1","id":"u2"}"#)).as_deref(),
+            Some("u2")
+        );
+        assert_eq!(as_bool(Raw::trusted("true")), Some(true));
+        for bad in [
+            "",
+            "{",
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":01}"#,
+            r#"{"a":"\ud800"}"#,
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert!(Object::parse(bad).is_err(), "{bad:?}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(Object::parse("[]").is_err(), "not an object");
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(Object::parse(&deep).is_err());
     }
 }

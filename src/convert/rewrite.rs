@@ -3,7 +3,7 @@
 //! import rules that an export can break (the iff-rules, one thread level,
 //! references to what is not in the file) are repaired and counted.
 
-use super::object::{Object, Value, as_bool, elements, id_of, write_item};
+use super::object::{Object, Raw, Value, as_bool, elements, id_of, write_item};
 use super::tables::{ChannelEntry, Counts, Tables, bump};
 use crate::import::pattern;
 use std::borrow::Cow;
@@ -174,11 +174,12 @@ fn user_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
 
 /// An object, parsed; a record with an escaped lone surrogate is parsed
 /// from a repaired copy (`\ufffd`), kept in `repaired`.
-fn parse<'a>(raw: &'a [u8], repaired: &'a mut Option<Vec<u8>>) -> Option<Object<'a>> {
+fn parse<'a>(raw: &'a str, repaired: &'a mut Option<String>) -> Option<Object<'a>> {
     if let Ok(o) = Object::parse(raw) {
         return Some(o);
     }
-    *repaired = crate::decode::surrogates::replace_lone_surrogates(raw);
+    let bytes = crate::decode::surrogates::replace_lone_surrogates(raw.as_bytes())?;
+    *repaired = String::from_utf8(bytes).ok();
     Object::parse(repaired.as_deref()?).ok()
 }
 
@@ -206,7 +207,7 @@ fn channel_ref<'a>(fields: &mut Fields<'a>, ch: &'a ChannelEntry, members_key: &
 /// A user object as an import user.
 pub(crate) fn user(raw: &str, acc: &mut Acc) {
     let mut repaired = None;
-    let Some(mut o) = parse(raw.as_bytes(), &mut repaired) else {
+    let Some(mut o) = parse(raw, &mut repaired) else {
         bump(&mut acc.dropped, "user objects that do not parse");
         return;
     };
@@ -262,7 +263,7 @@ pub(crate) fn user(raw: &str, acc: &mut Acc) {
     push(&mut fields, "id", Value::Str(import_id));
     rest(&mut fields, o);
     for (key, clean) in &settings {
-        push(&mut fields, key, Value::Raw(clean));
+        push(&mut fields, key, Value::Raw(Raw::trusted(clean)));
     }
     write_item(&mut acc.buf, "user", fields);
 }
@@ -270,10 +271,7 @@ pub(crate) fn user(raw: &str, acc: &mut Acc) {
 /// An object with only the `allowed` keys and no nulls (a privacy
 /// setting keeps only `{"enabled": bool}`); `None` when nothing is left.
 /// The flag says whether anything was removed.
-fn closed_object(
-    v: &serde_json::value::RawValue,
-    allowed: &[&str],
-) -> Option<(Box<serde_json::value::RawValue>, bool)> {
+fn closed_object(v: Raw<'_>, allowed: &[&str]) -> Option<(String, bool)> {
     let serde_json::Value::Object(map) = serde_json::from_str(v.get()).ok()? else {
         return None;
     };
@@ -296,11 +294,7 @@ fn closed_object(
     if kept.is_empty() {
         return None;
     }
-    let text = serde_json::to_string(&kept).ok()?;
-    Some((
-        serde_json::value::RawValue::from_string(text).ok()?,
-        changed,
-    ))
+    Some((serde_json::to_string(&kept).ok()?, changed))
 }
 
 /// A user known only by id.
@@ -320,7 +314,7 @@ pub(crate) fn made_up_member(ch: &ChannelEntry, user: &str, acc: &mut Acc) {
 pub(crate) fn channel(ch: &ChannelEntry, creator: &str, acc: &mut Acc) {
     let mut repaired = None;
     let record = ch.record.as_deref().unwrap_or("{}");
-    let mut o = parse(record.as_bytes(), &mut repaired).unwrap_or(Object { fields: Vec::new() });
+    let mut o = parse(record, &mut repaired).unwrap_or(Object { fields: Vec::new() });
     o.drop_all(CHANNEL_DROPPED);
     let mut fields: Fields<'_> = Vec::new();
     if ch.is_distinct() {
@@ -346,7 +340,7 @@ pub(crate) fn channel(ch: &ChannelEntry, creator: &str, acc: &mut Acc) {
 }
 
 /// A member of `ch`; returns its user id.
-pub(crate) fn member(raw: &[u8], ch: &ChannelEntry, acc: &mut Acc) -> Option<String> {
+pub(crate) fn member(raw: &str, ch: &ChannelEntry, acc: &mut Acc) -> Option<String> {
     let mut repaired = None;
     let mut o = parse(raw, &mut repaired)?;
     let user = o
@@ -377,7 +371,7 @@ pub(crate) fn member(raw: &[u8], ch: &ChannelEntry, acc: &mut Acc) -> Option<Str
 /// A message of `ch`, and (`from_lists`) the reactions it lists. Returns
 /// whether it was written.
 pub(crate) fn message(
-    raw: &[u8],
+    raw: &str,
     index: usize,
     ch: &ChannelEntry,
     t: &Tables,
@@ -496,7 +490,7 @@ pub(crate) fn message(
                 "messages with over 30 attachments cut to 30",
             );
             let kept: Vec<&str> = all[..30].iter().map(|a| a.get()).collect();
-            serde_json::value::RawValue::from_string(format!("[{}]", kept.join(","))).ok()
+            Some(format!("[{}]", kept.join(",")))
         }
         _ => None,
     };
@@ -506,7 +500,7 @@ pub(crate) fn message(
     if let Some(list) = o.get("attachments")
         && list.get().contains("http:")
         && elements(list).iter().any(|a| {
-            Object::parse(a.get().as_bytes()).is_ok_and(|a| {
+            Object::parse(a.get()).is_ok_and(|a| {
                 ["image_url", "thumb_url", "asset_url"]
                     .iter()
                     .any(|k| a.str(k).is_some_and(|u| !u.starts_with("https://")))
@@ -530,7 +524,7 @@ pub(crate) fn message(
     rest(&mut fields, o);
     fields.extend(extra);
     if let Some(cut) = &cut {
-        push(&mut fields, "attachments", Value::Raw(cut));
+        push(&mut fields, "attachments", Value::Raw(Raw::trusted(cut)));
     }
     if !mentioned.is_empty() {
         acc.users.extend(mentioned.iter().cloned());
@@ -567,17 +561,12 @@ pub(crate) fn message(
 }
 
 /// The reactions a v1 message lists (`latest_reactions`), deduplicated.
-fn listed_reactions(
-    list: &serde_json::value::RawValue,
-    message_id: &str,
-    message_time: Option<&serde_json::value::RawValue>,
-    acc: &mut Acc,
-) {
+fn listed_reactions(list: Raw<'_>, message_id: &str, message_time: Option<Raw<'_>>, acc: &mut Acc) {
     let mut seen: Vec<(String, String)> = Vec::new();
     std::mem::swap(&mut acc.buf, &mut acc.listed);
     for r in elements(list) {
         let mut repaired = None;
-        let Some(o) = parse(r.get().as_bytes(), &mut repaired) else {
+        let Some(o) = parse(r.get(), &mut repaired) else {
             continue;
         };
         let key = (
@@ -597,7 +586,7 @@ fn listed_reactions(
 }
 
 /// A reaction record; `message_id` overrides the record's own.
-pub(crate) fn reaction(raw: &[u8], acc: &mut Acc) -> bool {
+pub(crate) fn reaction(raw: &str, acc: &mut Acc) -> bool {
     let mut repaired = None;
     let Some(o) = parse(raw, &mut repaired) else {
         bump(&mut acc.dropped, "reactions that do not parse");
@@ -609,7 +598,7 @@ pub(crate) fn reaction(raw: &[u8], acc: &mut Acc) -> bool {
 fn reaction_object(
     mut o: Object<'_>,
     message_id: Option<&str>,
-    message_time: Option<&serde_json::value::RawValue>,
+    message_time: Option<Raw<'_>>,
     acc: &mut Acc,
 ) -> bool {
     let message = message_id
@@ -669,7 +658,7 @@ fn reaction_object(
 /// user id.
 pub(crate) fn device(raw: &str, acc: &mut Acc) -> Option<String> {
     let mut repaired = None;
-    let mut o = parse(raw.as_bytes(), &mut repaired)?;
+    let mut o = parse(raw, &mut repaired)?;
     if !o.has("push_provider_type")
         && let Some(p) = o.take("push_provider")
     {
@@ -703,7 +692,7 @@ pub(crate) fn device(raw: &str, acc: &mut Acc) -> Option<String> {
 /// the users it references.
 pub(crate) fn ban(raw: &str, acc: &mut Acc) -> Option<[String; 2]> {
     let mut repaired = None;
-    let mut o = parse(raw.as_bytes(), &mut repaired)?;
+    let mut o = parse(raw, &mut repaired)?;
     let target = o.str("target_id").map(Cow::into_owned);
     let by = o
         .str("created_by")

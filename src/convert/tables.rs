@@ -6,12 +6,11 @@
 //! and channels with their member lists, and 16 bytes (plus the hash
 //! table's overhead) per kept message; never a message's content.
 
-use super::object::{Object, elements, id_of};
+use super::object::{Object, Raw, elements, id_of};
 use crate::engine::{Job, Keep};
 use crate::filter::Filter;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
-use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 
@@ -435,9 +434,9 @@ impl Job for TablesJob<'_> {
                     bump(&mut seen.dropped, "channels without type and id");
                     return Keep::Done;
                 };
-                let created_by = e.get("created_by");
-                if let Some(by) = created_by.filter(|v| v.get().starts_with('{')) {
-                    seen.user(by.get());
+                let created_by = prefetched(e)[CREATED_BY];
+                if let Some(by) = user_object(created_by) {
+                    seen.user(by);
                 }
                 seen.channels.push(ChannelSeen {
                     cid,
@@ -449,8 +448,8 @@ impl Job for TablesJob<'_> {
                 });
             }
             Kind::Member => {
-                if let Some(u) = e.get("user").filter(|v| v.get().starts_with('{')) {
-                    seen.user(u.get());
+                if let Some(u) = user_object(prefetched(e)[USER]) {
+                    seen.user(u);
                 }
                 // One without a channel or user is counted when pass 2
                 // drops it.
@@ -466,8 +465,8 @@ impl Job for TablesJob<'_> {
             Kind::Message => self.message(e, kept, bytes, seen),
             Kind::Reaction => {
                 seen.reaction_records += 1;
-                if let Some(u) = e.get("user").filter(|v| v.get().starts_with('{')) {
-                    seen.user(u.get());
+                if let Some(u) = user_object(prefetched(e)[USER]) {
+                    seen.user(u);
                 }
                 if kept {
                     seen.reactions.push((e.cid().map(str::to_string), bytes));
@@ -498,54 +497,84 @@ impl Job for TablesJob<'_> {
     fn needs_context(&self) -> bool {
         true
     }
+
+    fn prefetch_fields(&self) -> &'static [&'static str] {
+        PREFETCH
+    }
+}
+
+/// The fields pass 1 reads besides the decoded ones, recorded by the
+/// decoder as it goes (`Job::prefetch_fields`).
+const PREFETCH: &[&str] = &[
+    "user",
+    "pinned_by",
+    "mentioned_users",
+    "latest_reactions",
+    "reaction_counts",
+    "created_by",
+];
+const USER: usize = 0;
+const PINNED_BY: usize = 1;
+const MENTIONED_USERS: usize = 2;
+const LATEST_REACTIONS: usize = 3;
+const REACTION_COUNTS: usize = 4;
+const CREATED_BY: usize = 5;
+
+/// The [`PREFETCH`] fields of an entity: as the decoder recorded them, or
+/// (it did not: the sequential reader, an unusual record) from one scan of
+/// the entity. Nulls are absent either way.
+fn prefetched<'e>(e: &'e Entity<'_>) -> [Option<Raw<'e>>; PREFETCH.len()] {
+    let mut out = [None; PREFETCH.len()];
+    if e.extra(0).is_some() {
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = e
+                .extra(i)
+                .flatten()
+                .filter(|v| *v != "null")
+                .map(Raw::trusted);
+        }
+    } else if let Ok(o) = Object::parse(e.raw_str()) {
+        for (slot, name) in out.iter_mut().zip(PREFETCH) {
+            *slot = o.get(name);
+        }
+    }
+    out
+}
+
+/// A user object's JSON (`None`: absent, or a reference by id).
+fn user_object(v: Option<Raw<'_>>) -> Option<&str> {
+    v.map(Raw::get).filter(|v| v.starts_with('{'))
 }
 
 impl TablesJob<'_> {
     fn message(&self, e: &Entity<'_>, kept: bool, bytes: u64, seen: &mut Seen) {
-        /// The fields pass 1 reads of a message; serde skips the others
-        /// without building them.
-        #[derive(serde::Deserialize)]
-        struct Head<'a> {
-            #[serde(borrow)]
-            user: Option<&'a RawValue>,
-            #[serde(borrow)]
-            pinned_by: Option<&'a RawValue>,
-            #[serde(borrow)]
-            mentioned_users: Option<&'a RawValue>,
-            #[serde(borrow)]
-            latest_reactions: Option<&'a RawValue>,
-            #[serde(borrow)]
-            reaction_counts: Option<&'a RawValue>,
-        }
-        let Ok(object) = serde_json::from_slice::<Head<'_>>(e.raw()) else {
-            return;
-        };
-        for u in [object.user, object.pinned_by].into_iter().flatten() {
-            if u.get().starts_with('{') {
-                seen.user(u.get());
+        let fields = prefetched(e);
+        for u in [fields[USER], fields[PINNED_BY]] {
+            if let Some(u) = user_object(u) {
+                seen.user(u);
             }
         }
-        if let Some(list) = object.mentioned_users {
+        if let Some(list) = fields[MENTIONED_USERS] {
             for u in elements(list) {
-                if u.get().starts_with('{') {
-                    seen.user(u.get());
+                if let Some(u) = user_object(Some(u)) {
+                    seen.user(u);
                 }
             }
         }
         let mut listed_bytes = 0;
-        if let Some(list) = object.latest_reactions {
+        if let Some(list) = fields[LATEST_REACTIONS] {
             let reactions = elements(list);
             seen.listed_reactions += reactions.len() as u64;
             for r in reactions {
                 listed_bytes += r.get().len() as u64;
-                if let Ok(r) = Object::parse(r.get().as_bytes())
-                    && let Some(u) = r.get("user").filter(|v| v.get().starts_with('{'))
+                if let Ok(r) = Object::parse(r.get())
+                    && let Some(u) = user_object(r.get("user"))
                 {
-                    seen.user(u.get());
+                    seen.user(u);
                 }
             }
         }
-        if let Some(counts) = object.reaction_counts {
+        if let Some(counts) = fields[REACTION_COUNTS] {
             let counts: BTreeMap<String, u64> =
                 serde_json::from_str(counts.get()).unwrap_or_default();
             seen.counted_reactions += counts.values().sum::<u64>();

@@ -70,7 +70,7 @@ impl Job for WriteJob<'_> {
                 if !ch.kept || !(kept || ch.is_distinct()) {
                     return Keep::Done;
                 }
-                match rewrite::member(e.raw(), ch, &mut w.acc) {
+                match rewrite::member(e.raw_str(), ch, &mut w.acc) {
                     Some(user) => {
                         if !kept {
                             bump(
@@ -91,7 +91,7 @@ impl Job for WriteJob<'_> {
                     bump(&mut w.acc.dropped, "messages without a channel");
                     return Keep::Done;
                 };
-                if rewrite::message(e.raw(), index, ch, t, self.from_lists, &mut w.acc) {
+                if rewrite::message(e.raw_str(), index, ch, t, self.from_lists, &mut w.acc) {
                     w.push(ch.part, MESSAGES, None, start);
                 }
                 if !w.acc.listed.is_empty() {
@@ -109,7 +109,7 @@ impl Job for WriteJob<'_> {
                     bump(&mut w.acc.dropped, "reactions to messages not in the file");
                     return Keep::Done;
                 };
-                if rewrite::reaction(e.raw(), &mut w.acc) {
+                if rewrite::reaction(e.raw_str(), &mut w.acc) {
                     w.push(part, REACTIONS, None, start);
                 }
                 part
