@@ -34,6 +34,7 @@
 //! # Ok::<(), stream_chat_export::Error>(())
 //! ```
 
+pub(crate) mod object;
 pub(crate) mod scan;
 
 use crate::error::{Error, ErrorKind, Result};

@@ -12,12 +12,11 @@ use crate::filter::job::FilterJob;
 use crate::io::input::Input;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
+use crate::project::object::{Raw, as_str, members};
 use crate::read::reader::ReaderBuilder;
 use crate::report::Report;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use encode::{sync_files, write_file};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -100,27 +99,85 @@ struct Partition {
     files: u32,
 }
 
-/// One buffered row: the sort keys, the typed cells, `extra_json`.
+/// One buffered row: the sort keys, the typed cells, `extra_json`. Its
+/// strings share one allocation, `text`: the cid, the string cells, then
+/// `extra_json` (rows are built by the million, and an allocation each
+/// for every string showed in profiles).
 #[derive(Debug)]
 pub(crate) struct Row {
-    cid: Option<Box<str>>,
+    text: Box<str>,
+    cid: Option<Span>,
     created_at: Option<i64>,
     /// The input's index and the entity's offset in it: the last sort key,
     /// so equal keys keep input order whichever thread built the row.
     order: (u32, u64),
     /// A time typed truncated (its text kept in extra_json too).
     kept_text: bool,
-    cells: Box<[Cell]>,
-    extra: Box<str>,
+    cells: [Cell; MAX_COLUMNS],
+    /// Where `extra_json` starts in `text` (it runs to the end).
+    extra: u32,
 }
 
-#[derive(Debug, Clone)]
+/// The most typed columns of a table.
+const MAX_COLUMNS: usize = 10;
+const _: () = assert!(
+    MESSAGES.len() <= MAX_COLUMNS
+        && REACTIONS.len() <= MAX_COLUMNS
+        && MEMBERS.len() <= MAX_COLUMNS
+        && CHANNELS.len() <= MAX_COLUMNS
+        && USERS.len() <= MAX_COLUMNS
+        && OTHERS.len() <= MAX_COLUMNS
+);
+
+/// A string of a row: `text[start..end]`.
+#[derive(Debug, Clone, Copy)]
+struct Span(u32, u32);
+
+#[derive(Debug, Clone, Copy)]
 enum Cell {
     Null,
-    Str(Box<str>),
+    Str(Span),
     Int(i64),
     Bool(bool),
     Micros(i64),
+}
+
+impl Row {
+    fn str(&self, span: Span) -> &str {
+        self.text
+            .get(span.0 as usize..span.1 as usize)
+            .unwrap_or_default()
+    }
+
+    fn cid(&self) -> Option<&str> {
+        self.cid.map(|c| self.str(c))
+    }
+
+    fn extra(&self) -> &str {
+        self.text.get(self.extra as usize..).unwrap_or_default()
+    }
+}
+
+/// A typed value before it is stored in a row.
+enum Typed<'e> {
+    Null,
+    Str(Cow<'e, str>),
+    Int(i64),
+    Bool(bool),
+    Micros(i64),
+}
+
+/// Appends `s` to a row's text; returns where it is.
+fn push_str(text: &mut Vec<u8>, s: &str) -> Span {
+    let start = text.len();
+    text.extend_from_slice(s.as_bytes());
+    Span(span_offset(start), span_offset(text.len()))
+}
+
+/// A row's text is one entity's JSON and a few of its values: far below
+/// 4 GiB (lines are capped by `max_line`, v1 entities by memory).
+fn span_offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// A typed column: its name, where its value comes from, its type.
@@ -373,7 +430,7 @@ impl ParquetWriter {
         let t = &self.tables[table];
         // Rows with equal keys stay in input order (`order` is unique).
         rows.sort_unstable_by(|a, b| {
-            (&a.cid, a.created_at, a.order).cmp(&(&b.cid, b.created_at, b.order))
+            (a.cid(), a.created_at, a.order).cmp(&(b.cid(), b.created_at, b.order))
         });
         let partition = match day {
             Some(d) => format!("date={}", day_name(d)),
@@ -404,52 +461,65 @@ fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
     let layout = layout_of(entity.kind());
     let repaired = super::repaired_raw(entity);
     let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
-    let entries = entries(raw).map_err(|e| {
+    let entries = members(raw).map_err(|e| {
         Error::new(ErrorKind::Usage(format!(
             "entity at byte {}: not a JSON object: {e}",
             entity.offset()
         )))
     })?;
+    let mut text = Vec::with_capacity(raw.len() + 64);
+    let cid = entity.cid().map(|c| push_str(&mut text, c));
     let mut kept_text = false;
     let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
-    let mut cells = Vec::with_capacity(layout.len());
-    for col in layout {
-        let (cell, key) = typed(entity, &entries, col);
-        if key.is_none() && matches!(cell, Cell::Micros(_)) && matches!(col.from, From::Key(_)) {
+    let mut cells = [Cell::Null; MAX_COLUMNS];
+    for (col, slot) in layout.iter().zip(&mut cells) {
+        let (value, key) = typed(entity, &entries, col);
+        if key.is_none() && matches!(value, Typed::Micros(_)) && matches!(col.from, From::Key(_)) {
             // A time the column holds truncated: its text stays too.
             kept_text = true;
         }
         if let Some(key) = key {
             absorbed.push(key);
         }
-        cells.push(cell);
+        *slot = match value {
+            Typed::Null => Cell::Null,
+            Typed::Str(s) => Cell::Str(push_str(&mut text, &s)),
+            Typed::Int(n) => Cell::Int(n),
+            Typed::Bool(b) => Cell::Bool(b),
+            Typed::Micros(us) => Cell::Micros(us),
+        };
     }
-    let mut extra = Vec::with_capacity(raw.len());
-    extra.push(b'{');
+    let extra = span_offset(text.len());
+    text.push(b'{');
+    let mut first = true;
     for (key, value) in &entries {
         if absorbed.contains(&key.as_ref()) {
             continue;
         }
-        if extra.len() > 1 {
-            extra.push(b',');
+        if !first {
+            text.push(b',');
         }
+        first = false;
         // Keys come from the file: written as JSON strings, they can
         // never change the structure.
-        serde_json::to_writer(&mut extra, key.as_ref()).unwrap_or_default();
-        extra.push(b':');
-        crate::output::minify(value.get().as_bytes(), &mut extra);
+        serde_json::to_writer(&mut text, key.as_ref()).unwrap_or_default();
+        text.push(b':');
+        crate::output::minify(value.get().as_bytes(), &mut text);
     }
-    extra.push(b'}');
+    text.push(b'}');
     let created_at = entity.created_at().map(micros);
     Ok(Row {
-        cid: entity.cid().map(Box::from),
+        // Whole UTF-8 strings, JSON and ASCII punctuation: valid (and
+        // checked, at SIMD speed).
+        text: simdutf8::basic::from_utf8(&text)
+            .map(Box::from)
+            .unwrap_or_default(),
+        cid,
         created_at,
         order: (input, entity.offset()),
         kept_text,
-        cells: cells.into_boxed_slice(),
-        extra: String::from_utf8(extra)
-            .unwrap_or_default()
-            .into_boxed_str(),
+        cells,
+        extra,
     })
 }
 
@@ -523,7 +593,8 @@ impl ParquetWriter {
                         let mut last = 0;
                         for (kind, type_name, row) in built.rows {
                             last = row.order.1;
-                            self.add(kind, &type_name, row.order.1, row)?;
+                            let type_name = built.types.get(type_name).map_or("", |t| t);
+                            self.add(kind, type_name, row.order.1, row)?;
                         }
                         progress(i, last);
                         Ok(())
@@ -538,11 +609,25 @@ impl ParquetWriter {
     }
 }
 
-/// Rows built on a worker, with their kind and type name.
+/// Rows built on a worker, with their kind and type name (an index into
+/// `types`: a chunk holds a handful).
 #[derive(Default)]
 struct Built {
-    rows: Vec<(Kind, Box<str>, Row)>,
+    rows: Vec<(Kind, usize, Row)>,
+    types: Vec<Box<str>>,
     bytes: usize,
+}
+
+impl Built {
+    fn type_index(&mut self, name: &str) -> usize {
+        match self.types.iter().position(|t| &**t == name) {
+            Some(i) => i,
+            None => {
+                self.types.push(name.into());
+                self.types.len() - 1
+            }
+        }
+    }
 }
 
 /// A partial holds at most about this many bytes of rows: the sequential
@@ -569,9 +654,8 @@ impl Job for RowsJob<'_> {
         match build_row(entity, self.input) {
             Ok(row) => {
                 built.bytes += row_bytes(&row);
-                built
-                    .rows
-                    .push((entity.kind(), entity.type_name().into(), row));
+                let type_name = built.type_index(entity.type_name());
+                built.rows.push((entity.kind(), type_name, row));
                 Keep::Done
             }
             // The sink builds it again and reports the error.
@@ -590,52 +674,42 @@ impl Job for RowsJob<'_> {
 
 /// The estimated heap size of a row.
 fn row_bytes(row: &Row) -> usize {
-    let cells: usize = row
-        .cells
-        .iter()
-        .map(|c| match c {
-            Cell::Str(s) => s.len() + 16,
-            _ => 16,
-        })
-        .sum();
-    std::mem::size_of::<Row>() + row.cid.as_ref().map_or(0, |c| c.len()) + cells + row.extra.len()
+    std::mem::size_of::<Row>() + row.text.len()
 }
 
 /// A typed cell and the top-level key it absorbs (when the value is held
 /// exactly).
 fn typed<'e>(
-    entity: &Entity<'_>,
-    entries: &[(Cow<'e, str>, &'e RawValue)],
+    entity: &'e Entity<'_>,
+    entries: &[(Cow<'e, str>, Raw<'e>)],
     col: &Col,
-) -> (Cell, Option<&'static str>) {
+) -> (Typed<'e>, Option<&'static str>) {
     match col.from {
         From::Cid | From::UserId => {
             let (resolved, key) = match col.from {
                 From::Cid => (entity.cid(), "cid"),
                 _ => (entity.user_id(), "user_id"),
             };
-            let cell = resolved.map_or(Cell::Null, |s| Cell::Str(s.into()));
+            let cell = resolved.map_or(Typed::Null, |s| Typed::Str(Cow::Borrowed(s)));
             let exact = match last(entries, key) {
                 Some(v) => {
-                    v.get() == "null"
-                        || serde_json::from_str::<Cow<'_, str>>(v.get())
-                            .is_ok_and(|s| Some(s.as_ref()) == resolved)
+                    v.get() == "null" || as_str(v).is_some_and(|s| Some(s.as_ref()) == resolved)
                 }
                 None => false,
             };
             (cell, exact.then_some(key))
         }
         From::Key(key) => match last(entries, key).and_then(|v| convert(v.get(), col.ty)) {
-            None => (Cell::Null, None),
+            None => (Typed::Null, None),
             Some((cell, exact)) => (cell, exact.then_some(key)),
         },
         From::Nested(key, inner) => {
             let value = last(entries, key)
-                .and_then(|v| entries_of(v.get()).ok())
+                .and_then(|v| members(v.get()).ok())
                 .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)))
                 .map(|(cell, _)| cell);
             // The object stays whole in extra_json.
-            (value.unwrap_or(Cell::Null), None)
+            (value.unwrap_or(Typed::Null), None)
         }
     }
 }
@@ -643,24 +717,22 @@ fn typed<'e>(
 /// `raw` as a cell of type `ty` (`null` is one), and whether the cell
 /// holds it exactly: a time with digits beyond the microsecond is typed
 /// truncated, and its text is kept in `extra_json` too.
-fn convert(raw: &str, ty: Ty) -> Option<(Cell, bool)> {
+fn convert(raw: &str, ty: Ty) -> Option<(Typed<'_>, bool)> {
     if raw == "null" {
-        return Some((Cell::Null, true));
+        return Some((Typed::Null, true));
     }
     let cell = match ty {
-        Ty::Str => serde_json::from_str::<Cow<'_, str>>(raw)
-            .ok()
-            .map(|s| Cell::Str(s.into())),
-        Ty::Int => raw.parse::<i64>().ok().map(Cell::Int),
+        Ty::Str => as_str(Raw::trusted(raw)).map(Typed::Str),
+        Ty::Int => raw.parse::<i64>().ok().map(Typed::Int),
         Ty::Bool => match raw {
-            "true" => Some(Cell::Bool(true)),
-            "false" => Some(Cell::Bool(false)),
+            "true" => Some(Typed::Bool(true)),
+            "false" => Some(Typed::Bool(false)),
             _ => None,
         },
         Ty::Time => {
-            let text = serde_json::from_str::<Cow<'_, str>>(raw).ok()?;
+            let text = as_str(Raw::trusted(raw))?;
             let t = Timestamp::parse(&text)?;
-            return Some((Cell::Micros(micros(t)), t.subsec_nanos() % 1000 == 0));
+            return Some((Typed::Micros(micros(t)), t.subsec_nanos() % 1000 == 0));
         }
     };
     cell.map(|c| (c, true))
@@ -679,39 +751,12 @@ fn day_name(day: i64) -> String {
 }
 
 /// The last value of `key` (the one `serde_json::Value` keeps).
-fn last<'e>(entries: &[(Cow<'e, str>, &'e RawValue)], key: &str) -> Option<&'e RawValue> {
+fn last<'e>(entries: &[(Cow<'e, str>, Raw<'e>)], key: &str) -> Option<Raw<'e>> {
     entries
         .iter()
         .rev()
         .find(|(k, _)| k == key)
         .map(|(_, v)| *v)
-}
-
-/// The members of a JSON object in order, values unparsed.
-fn entries(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
-    entries_of(raw)
-}
-
-fn entries_of(raw: &str) -> serde_json::Result<Vec<(Cow<'_, str>, &RawValue)>> {
-    struct Entries;
-    impl<'de> Visitor<'de> for Entries {
-        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                out.push((key, map.next_value::<&'de RawValue>()?));
-            }
-            Ok(out)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(raw);
-    de.deserialize_map(Entries)
 }
 
 #[cfg(test)]
@@ -732,16 +777,16 @@ mod tests {
     fn times_that_lose_digits_are_not_exact() {
         assert!(matches!(
             convert("\"2024-03-01T10:00:00.123456789Z\"", Ty::Time),
-            Some((Cell::Micros(_), false))
+            Some((Typed::Micros(_), false))
         ));
         assert!(matches!(
             convert("\"2024-03-01T10:00:00.5Z\"", Ty::Time),
-            Some((Cell::Micros(_), true))
+            Some((Typed::Micros(_), true))
         ));
         assert!(convert("12", Ty::Time).is_none());
         assert!(matches!(
             convert("null", Ty::Time),
-            Some((Cell::Null, true))
+            Some((Typed::Null, true))
         ));
         assert!(convert("1.5", Ty::Int).is_none());
     }

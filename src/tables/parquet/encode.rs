@@ -96,13 +96,15 @@ fn batch(
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.len() + 1);
     for (i, col) in layout.iter().enumerate() {
-        let cells = rows.iter().map(|r| r.cells.get(i).unwrap_or(&Cell::Null));
+        let cells = rows
+            .iter()
+            .map(|r| (r, r.cells.get(i).unwrap_or(&Cell::Null)));
         columns.push(match col.ty {
             Ty::Str => {
                 let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-                for c in cells {
+                for (r, c) in cells {
                     match c {
-                        Cell::Str(s) => b.append_value(s),
+                        Cell::Str(s) => b.append_value(r.str(*s)),
                         _ => b.append_null(),
                     }
                 }
@@ -110,7 +112,7 @@ fn batch(
             }
             Ty::Int => {
                 let mut b = Int64Builder::with_capacity(rows.len());
-                for c in cells {
+                for (_, c) in cells {
                     b.append_option(match c {
                         Cell::Int(n) => Some(*n),
                         _ => None,
@@ -120,7 +122,7 @@ fn batch(
             }
             Ty::Bool => {
                 let mut b = BooleanBuilder::with_capacity(rows.len());
-                for c in cells {
+                for (_, c) in cells {
                     b.append_option(match c {
                         Cell::Bool(v) => Some(*v),
                         _ => None,
@@ -130,7 +132,7 @@ fn batch(
             }
             Ty::Time => {
                 let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
-                for c in cells {
+                for (_, c) in cells {
                     b.append_option(match c {
                         Cell::Micros(us) => Some(*us),
                         _ => None,
@@ -141,9 +143,9 @@ fn batch(
         });
     }
     let mut extra =
-        StringBuilder::with_capacity(rows.len(), rows.iter().map(|r| r.extra.len()).sum());
+        StringBuilder::with_capacity(rows.len(), rows.iter().map(|r| r.extra().len()).sum());
     for r in rows {
-        extra.append_value(&r.extra);
+        extra.append_value(r.extra());
     }
     columns.push(Arc::new(extra.finish()));
     RecordBatch::try_new(schema.clone(), columns)
