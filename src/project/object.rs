@@ -33,13 +33,22 @@ pub(crate) struct Object<'a> {
     pub(crate) fields: Vec<(Cow<'a, str>, Raw<'a>)>,
 }
 
+/// One member of an object.
+pub(crate) struct Member<'a> {
+    /// The key, its escapes decoded.
+    pub(crate) key: Cow<'a, str>,
+    /// The key as written: a valid JSON string, quotes included.
+    pub(crate) quoted: &'a str,
+    pub(crate) value: Raw<'a>,
+}
+
 /// The members of the object `text`, in order, every one (duplicated keys
 /// and nulls too), validating it (the grammar, escapes and nesting depth,
 /// as the decoder does) in one pass that keeps each value's bytes.
-pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<(Cow<'a, str>, Raw<'a>)>, Error> {
+pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<Member<'a>>, Error> {
     let mut s = Scanner::new(text);
     s.expect(b'{', "expected an object")?;
-    let mut fields: Vec<(Cow<'a, str>, Raw<'a>)> = Vec::new();
+    let mut fields: Vec<Member<'a>> = Vec::new();
     s.ws();
     if s.peek() == Some(b'}') {
         s.pos += 1;
@@ -48,6 +57,7 @@ pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<(Cow<'a, str>, Raw<'a>)>,
             s.ws();
             let at = s.pos + 1;
             let (key, escaped) = s.key()?;
+            let quoted = &text[at - 1..at + key.len() + 1];
             let key = &text[at..at + key.len()];
             let key = if escaped {
                 Cow::Owned(unescape(key))
@@ -56,7 +66,11 @@ pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<(Cow<'a, str>, Raw<'a>)>,
             };
             let from = s.pos;
             s.value(1)?;
-            fields.push((key, Raw(&text[from..s.pos])));
+            fields.push(Member {
+                key,
+                quoted,
+                value: Raw(&text[from..s.pos]),
+            });
             s.ws();
             match s.peek() {
                 Some(b',') => s.pos += 1,
@@ -76,7 +90,10 @@ impl<'a> Object<'a> {
     /// Parses `text` as one object (see [`members`]), the last of a
     /// duplicated key kept, nulls left out.
     pub(crate) fn parse(text: &'a str) -> Result<Object<'a>, Error> {
-        let mut fields = members(text)?;
+        let mut fields: Vec<(Cow<'a, str>, Raw<'a>)> = members(text)?
+            .into_iter()
+            .map(|m| (m.key, m.value))
+            .collect();
         // Duplicated keys are rare: look for them once, sorted, rather
         // than per key.
         let mut keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();

@@ -12,7 +12,7 @@ use crate::filter::job::FilterJob;
 use crate::io::input::Input;
 use crate::model::entity::{Entity, Kind};
 use crate::model::timestamp::Timestamp;
-use crate::project::object::{Raw, as_str, members};
+use crate::project::object::{Member, Raw, as_str, members};
 use crate::read::reader::ReaderBuilder;
 use crate::report::Report;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -492,19 +492,19 @@ fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
     let extra = span_offset(text.len());
     text.push(b'{');
     let mut first = true;
-    for (key, value) in &entries {
-        if absorbed.contains(&key.as_ref()) {
+    for m in &entries {
+        if absorbed.contains(&m.key.as_ref()) {
             continue;
         }
         if !first {
             text.push(b',');
         }
         first = false;
-        // Keys come from the file: written as JSON strings, they can
-        // never change the structure.
-        serde_json::to_writer(&mut text, key.as_ref()).unwrap_or_default();
+        // The key as the file wrote it: a string the scanner validated,
+        // so it can never change the structure.
+        text.extend_from_slice(m.quoted.as_bytes());
         text.push(b':');
-        crate::output::minify(value.get().as_bytes(), &mut text);
+        crate::output::minify(m.value.get().as_bytes(), &mut text);
     }
     text.push(b'}');
     let created_at = entity.created_at().map(micros);
@@ -681,7 +681,7 @@ fn row_bytes(row: &Row) -> usize {
 /// exactly).
 fn typed<'e>(
     entity: &'e Entity<'_>,
-    entries: &[(Cow<'e, str>, Raw<'e>)],
+    entries: &[Member<'e>],
     col: &Col,
 ) -> (Typed<'e>, Option<&'static str>) {
     match col.from {
@@ -751,17 +751,47 @@ fn day_name(day: i64) -> String {
 }
 
 /// The last value of `key` (the one `serde_json::Value` keeps).
-fn last<'e>(entries: &[(Cow<'e, str>, Raw<'e>)], key: &str) -> Option<Raw<'e>> {
-    entries
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| *v)
+fn last<'e>(entries: &[Member<'e>], key: &str) -> Option<Raw<'e>> {
+    entries.iter().rev().find(|m| m.key == key).map(|m| m.value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_json_keeps_what_the_columns_do_not_hold() {
+        let line = concat!(
+            r#"{"type":"message","item":{"id":"m1","c\u0041":1,"text":"hi","#,
+            r#""n":null,"user":{"id":"u1"},"reply_count":1.5,"cid":"messaging:x","#,
+            r#""created_at":"2024-03-01T10:00:00.123456789Z","x":[1, 2]}}"#
+        );
+        let e = crate::ReaderBuilder::new()
+            .from_slice(line.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        let row = build_row(&e, 0).unwrap();
+        let extra: serde_json::Value = serde_json::from_str(row.extra()).unwrap();
+        // Held exactly by a column: id, text, cid. Not held (a float in
+        // the Int column, a time cut to microseconds) or not a column:
+        // kept, escapes decoded by any reader, nulls and whitespace as JSON.
+        let expected = serde_json::json!({
+            "cA": 1, "n": null, "user": {"id": "u1"}, "reply_count": 1.5,
+            "created_at": "2024-03-01T10:00:00.123456789Z", "x": [1, 2]
+        });
+        assert_eq!(extra, expected);
+        assert!(
+            row.extra().contains(r#""x":[1,2]"#),
+            "minified: {}",
+            row.extra()
+        );
+        assert_eq!(row.cid(), Some("messaging:x"));
+        assert!(row.kept_text);
+        assert!(matches!(row.cells[1], Cell::Str(s) if row.str(s) == "m1"));
+        assert!(matches!(row.cells[4], Cell::Str(s) if row.str(s) == "hi"));
+        assert!(matches!(row.cells[9], Cell::Null));
+    }
 
     #[test]
     fn days_and_micros() {

@@ -11,7 +11,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,17 @@ pub(super) fn write_file(
         .set_compression(Compression::SNAPPY)
         // Row groups end where this writer says (by size), not at a row
         // count.
-        .set_max_row_group_row_count(None)
+        .set_max_row_group_row_count(None);
+    // Texts and the rest of the JSON are mostly distinct and long: a
+    // dictionary would hash every one only to fall back to plain pages,
+    // and their min/max statistics prune nothing.
+    let props = ["text", "extra_json"]
+        .into_iter()
+        .map(ColumnPath::from)
+        .fold(props, |p, c| {
+            p.set_column_dictionary_enabled(c.clone(), false)
+                .set_column_statistics_enabled(c, EnabledStatistics::None)
+        })
         .build();
     let mut writer = ArrowWriter::try_new(
         BufWriter::with_capacity(256 << 10, file),
