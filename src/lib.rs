@@ -70,7 +70,7 @@ pub mod stats;
 mod summary;
 mod tables;
 
-pub use convert::{ConvertProgress, ConvertSummary, ImportConverter};
+pub use convert::{ConvertProgress, ConvertSummary, ImportConverter, MemberItem};
 pub use engine::{Engine, Job, Keep, Out, Outcome, Parallel, RuleOut, Run};
 pub use error::{Category, Error, ErrorKind, Position, Result};
 pub use filter::Filter;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use stream_chat_export::{
-    ConvertSummary, Engine, Filter, ImportConverter, ImportOptions, Input, Kind, MmapChoice,
-    Parallel, ReaderBuilder, validate_import,
+    ConvertSummary, Engine, Filter, ImportConverter, ImportOptions, Input, Kind, MemberItem,
+    MmapChoice, Parallel, ReaderBuilder, validate_import,
 };
 
 fn fixtures() -> Vec<PathBuf> {
@@ -348,4 +348,45 @@ fn user_settings_are_cut_to_what_the_schema_allows() {
         r#"{"type":"user","data":{"id":"ann","custom":{"a":[1,2.50,1.0e5,12345678901234567890123]},"push_preferences":{"chat_level":"all"},"privacy_settings":{"read_receipts":{"enabled":false},"typing_indicators":{"enabled":true}}}}"#
     );
     assert_eq!(lines[1], r#"{"type":"user","data":{"id":"bob"}}"#);
+}
+
+#[test]
+fn member_items_take_either_spelling_and_both_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.jsonl");
+    std::fs::write(&input, export(3, 4)).unwrap();
+    let engine = Engine::new(Parallel::new().threads(2).chunk_size(64)).unwrap();
+    let mut by_item = Vec::new();
+    for item in [MemberItem::Member, MemberItem::ChannelMember] {
+        let out = dir.path().join(format!("{}.jsonl", item.type_name()));
+        let summary = ImportConverter::new(Filter::new())
+            .member_item(item)
+            .run(
+                &engine,
+                &ReaderBuilder::new(),
+                std::slice::from_ref(&input),
+                &mut |p| Input::open(p, MmapChoice::never()),
+                &out,
+                &mut |_| {},
+            )
+            .unwrap();
+        assert!(summary.written["member"] > 0);
+        assert_eq!(problems(&out), Vec::<String>::new(), "{item:?}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let types: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["type"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let members = types.iter().filter(|t| *t == item.type_name()).count() as u64;
+        assert_eq!(members, summary.written["member"], "{item:?}");
+        by_item.push(text);
+    }
+    // Nothing else differs.
+    assert_eq!(
+        by_item[0],
+        by_item[1].replace(r#"{"type":"channel_member","#, r#"{"type":"member","#)
+    );
 }

@@ -97,6 +97,31 @@ use write::{Spills, WriteJob};
 pub struct ImportConverter {
     filter: Filter,
     max_size: Option<u64>,
+    member_item: MemberItem,
+}
+
+/// How member items are typed: Stream's import documentation and its
+/// sample file write `"type":"member"`; the official JSON Schema of an
+/// item (`item.schema.json`) spells it `channel_member`. Both name the
+/// same item, and `validate --import` accepts both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemberItem {
+    /// `"type":"member"`, as the documentation writes it.
+    #[default]
+    Member,
+    /// `"type":"channel_member"`, as the JSON Schema spells it.
+    ChannelMember,
+}
+
+impl MemberItem {
+    /// The item's type name.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            MemberItem::Member => "member",
+            MemberItem::ChannelMember => "channel_member",
+        }
+    }
 }
 
 /// What a conversion wrote, adjusted and dropped.
@@ -146,6 +171,7 @@ impl ImportConverter {
         ImportConverter {
             filter,
             max_size: None,
+            member_item: MemberItem::default(),
         }
     }
 
@@ -155,6 +181,13 @@ impl ImportConverter {
     /// limit makes its part bigger (the summary's sizes show it).
     pub fn max_size(&mut self, bytes: u64) -> &mut Self {
         self.max_size = Some(bytes);
+        self
+    }
+
+    /// How member items are typed (default: `member`, as Stream's
+    /// documentation writes them).
+    pub fn member_item(&mut self, item: MemberItem) -> &mut Self {
+        self.member_item = item;
         self
     }
 
@@ -199,6 +232,7 @@ impl ImportConverter {
             tables: &tables,
             filter: &self.filter,
             from_lists: tables.reaction_records == 0,
+            member_item: self.member_item,
         };
         let mut summary = ConvertSummary {
             reactions_from_messages: job.from_lists,
@@ -341,7 +375,7 @@ impl ImportConverter {
                 *written.entry("channel").or_default() += 1;
                 if ch.is_distinct() {
                     for user in ch.members.difference(&ch.recorded) {
-                        rewrite::made_up_member(ch, user, &mut synthesized);
+                        rewrite::made_up_member(ch, user, self.member_item, &mut synthesized);
                         users.insert(user.clone());
                         *written.entry("member").or_default() += 1;
                     }

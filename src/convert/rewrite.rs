@@ -3,6 +3,7 @@
 //! import rules that an export can break (the iff-rules, one thread level,
 //! references to what is not in the file) are repaired and counted.
 
+use super::MemberItem;
 use super::object::{Object, Raw, Value, as_bool, elements, id_of, write_item};
 use super::tables::{ChannelEntry, Counts, Tables, bump};
 use crate::import::pattern;
@@ -303,11 +304,11 @@ pub(crate) fn bare_user(id: &str, acc: &mut Acc) {
 }
 
 /// A member made up for a distinct channel without member records.
-pub(crate) fn made_up_member(ch: &ChannelEntry, user: &str, acc: &mut Acc) {
+pub(crate) fn made_up_member(ch: &ChannelEntry, user: &str, item: MemberItem, acc: &mut Acc) {
     let mut fields: Fields<'_> = Vec::new();
     push(&mut fields, "user_id", Value::Str(user_id(user)));
     channel_ref(&mut fields, ch, "channel_member_ids");
-    write_item(&mut acc.buf, "member", fields);
+    write_item(&mut acc.buf, item.type_name(), fields);
 }
 
 /// A channel as an import channel.
@@ -340,7 +341,12 @@ pub(crate) fn channel(ch: &ChannelEntry, creator: &str, acc: &mut Acc) {
 }
 
 /// A member of `ch`; returns its user id.
-pub(crate) fn member(raw: &str, ch: &ChannelEntry, acc: &mut Acc) -> Option<String> {
+pub(crate) fn member(
+    raw: &str,
+    ch: &ChannelEntry,
+    item: MemberItem,
+    acc: &mut Acc,
+) -> Option<String> {
     let mut repaired = None;
     let mut o = parse(raw, &mut repaired)?;
     let user = o
@@ -363,7 +369,7 @@ pub(crate) fn member(raw: &str, ch: &ChannelEntry, acc: &mut Acc) -> Option<Stri
     push(&mut fields, "user_id", Value::Str(user_id(&user)));
     channel_ref(&mut fields, ch, "channel_member_ids");
     rest(&mut fields, o);
-    write_item(&mut acc.buf, "member", fields);
+    write_item(&mut acc.buf, item.type_name(), fields);
     acc.users.push(user.clone());
     Some(user)
 }

@@ -48,6 +48,7 @@ pub(crate) struct WriteJob<'t> {
     pub(crate) filter: &'t Filter,
     /// No reaction records in the input: take the messages' lists.
     pub(crate) from_lists: bool,
+    pub(crate) member_item: super::MemberItem,
 }
 
 impl Job for WriteJob<'_> {
@@ -70,7 +71,7 @@ impl Job for WriteJob<'_> {
                 if !ch.kept || !(kept || ch.is_distinct()) {
                     return Keep::Done;
                 }
-                match rewrite::member(e.raw_str(), ch, &mut w.acc) {
+                match rewrite::member(e.raw_str(), ch, self.member_item, &mut w.acc) {
                     Some(user) => {
                         if !kept {
                             bump(

@@ -9,7 +9,7 @@ use crate::input;
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use stream_chat_export::{
-    ConvertProgress, ConvertSummary, Engine, Error, ErrorKind, ImportConverter, Result,
+    ConvertProgress, ConvertSummary, Engine, Error, ErrorKind, ImportConverter, MemberItem, Result,
     ensure_not_an_input,
 };
 
@@ -35,6 +35,11 @@ pub struct Args {
     /// is 300 MB). A channel is never split across parts.
     #[arg(long, default_value = "300MB", value_name = "SIZE", value_parser = parse_size)]
     max_size: usize,
+    /// stream-import: the type of member items. Stream's import
+    /// documentation writes `member`; the official JSON Schema of an item
+    /// spells it `channel_member`.
+    #[arg(long, value_enum, default_value = "member", value_name = "TYPE")]
+    member_type: MemberType,
     #[command(flatten)]
     predicates: FilterOptions,
     #[command(flatten)]
@@ -57,6 +62,15 @@ pub struct Args {
     /// them once, stdin too.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+/// The type name of member items in an import file.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum MemberType {
+    /// `"type":"member"` (Stream's documentation and sample file).
+    Member,
+    /// `"type":"channel_member"` (the item JSON Schema).
+    ChannelMember,
 }
 
 /// Output formats.
@@ -137,6 +151,10 @@ fn to_stream_import(args: &Args) -> Result<()> {
     builder.strict(args.strict);
     let mut converter = ImportConverter::new(args.predicates.filter()?);
     converter.max_size(args.max_size as u64);
+    converter.member_item(match args.member_type {
+        MemberType::Member => MemberItem::Member,
+        MemberType::ChannelMember => MemberItem::ChannelMember,
+    });
     let sizes: Vec<u64> = args.files.iter().map(|f| input::size_of(f)).collect();
     let total: u64 = sizes.iter().sum();
     // Two passes over every input.
