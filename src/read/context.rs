@@ -4,11 +4,11 @@
 //! Shared by the sequential reader and the ordered phase of the parallel
 //! executor, so both resolve identically.
 
-use crate::hash::Map;
+use crate::hash::{HashKeyed, Map};
 use crate::model::entity::{ChannelSource, Entity, Kind};
 use crate::report::Report;
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A remembered message id: inline up to [`INLINE`] bytes (Stream's ids
@@ -23,6 +23,13 @@ enum MessageId {
 const INLINE: usize = 46;
 
 impl MessageId {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            MessageId::Inline(len, bytes) => &bytes[..usize::from(*len)],
+            MessageId::Boxed(id) => id.as_bytes(),
+        }
+    }
+
     fn new(id: &str) -> MessageId {
         let b = id.as_bytes();
         if b.len() <= INLINE {
@@ -40,9 +47,7 @@ impl MessageId {
 pub(crate) struct Context {
     channel: Option<Arc<str>>,
     /// Recent message ids and their channels (indexes into `cids`).
-    messages: Map<MessageId, u32>,
-    /// The ids of `messages` by first insertion, oldest first.
-    order: VecDeque<MessageId>,
+    messages: Recent,
     capacity: usize,
     /// The channels of remembered messages, each stored once: they grow
     /// with the channels, not the messages.
@@ -57,8 +62,7 @@ impl Context {
     pub(crate) fn new(capacity: usize) -> Context {
         Context {
             channel: None,
-            messages: Map::default(),
-            order: VecDeque::new(),
+            messages: Recent::new(capacity),
             capacity,
             cids: Vec::new(),
             cid_index: Map::default(),
@@ -94,8 +98,8 @@ impl Context {
             Kind::Reaction => {
                 let by_message = e
                     .message_id()
-                    .and_then(|m| self.messages.get(&MessageId::new(m)))
-                    .map(|&i| &self.cids[i as usize]);
+                    .and_then(|m| self.messages.get(m))
+                    .map(|i| &self.cids[i as usize]);
                 if let Some(cid) = by_message {
                     e.fields.cid = Some(Cow::Owned(cid.to_string()));
                     e.channel_source = ChannelSource::Message;
@@ -137,18 +141,7 @@ impl Context {
             return;
         }
         let cid = self.cid(cid);
-        let id = MessageId::new(id);
-        if let Some(known) = self.messages.get_mut(&id) {
-            *known = cid;
-            return;
-        }
-        self.messages.insert(id.clone(), cid);
-        self.order.push_back(id);
-        if self.order.len() > self.capacity
-            && let Some(old) = self.order.pop_front()
-        {
-            self.messages.remove(&old);
-        }
+        self.messages.remember(id, cid);
     }
 
     /// The index of a channel in `cids`, added when new.
@@ -173,12 +166,126 @@ impl Context {
     }
 }
 
+/// The last `capacity` message ids first remembered, with their
+/// channels: a ring of slots indexed by the hash of the id. An id seen
+/// again takes its new channel and keeps its place (so the oldest first
+/// seen is the one forgotten). The index holds 8-byte hashes, not ids: it
+/// stays small enough for the caches, and remembering a message allocates
+/// nothing once the ring is full (ids up to [`INLINE`] bytes).
+struct Recent {
+    /// Id hash → slot. An id whose hash a different id's slot holds is
+    /// indexed in `collided` instead (a 64-bit hash collision: checked,
+    /// never assumed away).
+    index: HashKeyed<u32>,
+    collided: Map<MessageId, u32>,
+    slots: Vec<Slot>,
+    /// The slot the next new id takes once the ring is full: the oldest.
+    next: usize,
+    capacity: usize,
+    /// Every id hashes alike (tests of the collision path).
+    #[cfg(test)]
+    colliding: bool,
+}
+
+struct Slot {
+    hash: u64,
+    id: MessageId,
+    cid: u32,
+}
+
+impl Recent {
+    fn new(capacity: usize) -> Recent {
+        Recent {
+            index: HashKeyed::default(),
+            collided: Map::default(),
+            slots: Vec::new(),
+            next: 0,
+            capacity,
+            #[cfg(test)]
+            colliding: false,
+        }
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        #[cfg(test)]
+        if self.colliding {
+            return 7;
+        }
+        std::hash::BuildHasherDefault::<crate::hash::Fx>::default().hash_one(id.as_bytes())
+    }
+
+    /// The slot holding `id`.
+    fn find(&self, id: &str, hash: u64) -> Option<usize> {
+        if let Some(&s) = self.index.get(&hash)
+            && self.slots[s as usize].id.bytes() == id.as_bytes()
+        {
+            return Some(s as usize);
+        }
+        if self.collided.is_empty() {
+            return None;
+        }
+        self.collided.get(&MessageId::new(id)).map(|&s| s as usize)
+    }
+
+    /// The channel remembered for `id`.
+    fn get(&self, id: &str) -> Option<u32> {
+        self.find(id, self.hash(id)).map(|s| self.slots[s].cid)
+    }
+
+    fn remember(&mut self, id: &str, cid: u32) {
+        if self.capacity == 0 {
+            return;
+        }
+        let hash = self.hash(id);
+        if let Some(s) = self.find(id, hash) {
+            self.slots[s].cid = cid;
+            return;
+        }
+        let slot = Slot {
+            hash,
+            id: MessageId::new(id),
+            cid,
+        };
+        let s = if self.slots.len() < self.capacity {
+            self.slots.push(slot);
+            self.slots.len() - 1
+        } else {
+            let s = self.next;
+            self.next = (s + 1) % self.capacity;
+            self.forget(s);
+            self.slots[s] = slot;
+            s
+        };
+        // Slots number at most `capacity`; a capacity past u32 would be
+        // over 200 GB of ids.
+        let at = u32::try_from(s).unwrap_or(u32::MAX);
+        match self.index.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(at);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(self.slots[s].id.clone(), at);
+            }
+        }
+    }
+
+    /// Drops slot `s`'s id from the indexes.
+    fn forget(&mut self, s: usize) {
+        let old = &self.slots[s];
+        if self.index.get(&old.hash).is_some_and(|&i| i as usize == s) {
+            self.index.remove(&old.hash);
+        } else {
+            self.collided.remove(&old.id);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn channel_of<'c>(c: &'c Context, id: &str) -> Option<&'c str> {
-        let i = *c.messages.get(&MessageId::new(id))?;
+        let i = c.messages.get(id)?;
         Some(&c.cids[i as usize])
     }
 
@@ -209,6 +316,54 @@ mod tests {
         // An id that is a prefix of another, or padded, is another id.
         assert_eq!(channel_of(&c, "b\0"), None);
         assert_eq!(channel_of(&c, ""), None);
+    }
+
+    /// `Recent` against the plain model: a map and a queue of ids by
+    /// first insertion, over random ids from a small set (so ids repeat
+    /// and are forgotten), with real hashes and with every hash equal.
+    #[test]
+    fn recent_ids_behave_as_a_queue_by_first_insertion() {
+        for colliding in [false, true] {
+            for capacity in [1, 2, 5, 17] {
+                let mut recent = Recent::new(capacity);
+                recent.colliding = colliding;
+                let mut model: std::collections::HashMap<String, u32> = Default::default();
+                let mut order: std::collections::VecDeque<String> = Default::default();
+                let mut seed = 0x2545_f491_4f6c_dd1du64;
+                for step in 0..5000u32 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let n = seed % 40;
+                    // Short and long ids alike.
+                    let id = if n.is_multiple_of(3) {
+                        format!("{n}-{}", "x".repeat(INLINE))
+                    } else {
+                        format!("m{n}")
+                    };
+                    if seed.is_multiple_of(4) {
+                        assert_eq!(recent.get(&id), model.get(&id).copied(), "{step}");
+                        continue;
+                    }
+                    recent.remember(&id, step);
+                    if let Some(c) = model.get_mut(&id) {
+                        *c = step;
+                    } else {
+                        model.insert(id.clone(), step);
+                        order.push_back(id);
+                        if order.len() > capacity {
+                            let old = order.pop_front().unwrap();
+                            model.remove(&old);
+                        }
+                    }
+                }
+                for n in 0..40 {
+                    for id in [format!("m{n}"), format!("{n}-{}", "x".repeat(INLINE))] {
+                        assert_eq!(recent.get(&id), model.get(&id).copied());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

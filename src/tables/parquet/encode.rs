@@ -1,7 +1,8 @@
 //! Encoding: a partition's sorted rows as a Parquet file, in row groups
 //! of a size, through arrow-rs; and the final sync of the dataset.
 
-use super::{Cell, Col, Row, Ty, row_bytes};
+use super::row::{Cell, Row, row_bytes};
+use super::{Col, Ty};
 use crate::error::{Error, ErrorKind, Result};
 use crate::tables::staging::write_error;
 use arrow_array::builder::{
