@@ -3,9 +3,33 @@
 //!
 //! ```text
 //! cargo run --release --example generate -- --size 1GiB --format v2 --out FILE
-//!     [--seed N] [--envelope item|data|bare] [--shape object|array|wrapper|sequence]
+//!     [--seed N] [--profile default|stream|reactions]
+//!     [--envelope item|data|bare] [--shape object|array|wrapper|sequence]
 //!     [--gzip] [--stats-json FILE] [--users N] [--channels N] [--track-user ID] [--quiet]
 //! ```
+//!
+//! Profiles (every one works with both formats, every envelope and shape,
+//! and `--gzip`; the `--stats-json` oracle is exact for each):
+//! - `default`: the original shape, the same bytes for the same seed as
+//!   before profiles existed.
+//! - `stream`: messages with Stream's key order (`id, text, html, type,
+//!   user, attachments, latest_reactions, own_reactions, reaction_counts,
+//!   reaction_scores, reaction_groups, reply_count, deleted_reply_count,
+//!   cid, created_at, updated_at, shadowed, mentioned_users, silent,
+//!   pinned, pinned_at, pinned_by, pin_expires`, then the optional fields),
+//!   a Go-escaped `html` (`\u003cp\u003e...\u003c/p\u003e\n`) on every
+//!   message (soft-deleted ones keep their text, as Stream does), user
+//!   objects in Stream's order (`id, role, created_at, updated_at,
+//!   last_active, [deleted_at,] banned, online`, then the custom fields
+//!   `name, image, language, ...`), twice the mentions of `default` and
+//!   ~3% pinned messages; `mentioned_users` and `pinned_by` hold full
+//!   user objects.
+//! - `reactions`: many short lines: ~70% reaction lines, ~17% member and
+//!   read lines (every member's read state), ~10% messages with short
+//!   texts and ~7 reactions each; reactions, members and reads name their
+//!   user by `user_id` only (no embedded user object), so the average line
+//!   is ~480 bytes (a reaction line ~210). More, smaller channels than
+//!   `default`.
 //!
 //! The same arguments always give the same bytes (own splitmix64 PRNG, no
 //! hashing with random state, no clock). Only `std` and `flate2` are used, so
@@ -391,7 +415,7 @@ fn gen_text(
     pools: &Pools,
     culture: usize,
     target_chars: u32,
-    mentions: &[&str],
+    mentions: &[(&str, &str)],
     text: &mut Vec<u8>,
     html: &mut Vec<u8>,
 ) {
@@ -405,7 +429,7 @@ fn gen_text(
     let emoji_p = if rng.chance(0.05) { 0.5 } else { 0.05 };
     let mut chars = 0u32;
     let mut fresh = true; // at start or right after a newline: no separator
-    for name in mentions {
+    for &(name, html_name) in mentions {
         if !fresh {
             text.push(b' ');
             html.push(b' ');
@@ -413,7 +437,7 @@ fn gen_text(
         text.push(b'@');
         put(text, name);
         put(html, "\\u003ca href=\\\"#\\\"\\u003e@");
-        put(html, name);
+        put(html, html_name);
         put(html, "\\u003c/a\\u003e");
         chars += 1 + name.chars().count() as u32;
         fresh = false;
@@ -468,12 +492,16 @@ struct User {
     obj: String,
     /// Display name, JSON-escaped (for mentions and system messages).
     name: String,
+    /// Display name, HTML-escaped then JSON-escaped (for `html`).
+    html_name: String,
     culture: usize,
 }
 
-fn make_users(rng: &mut Rng, n: usize) -> Vec<User> {
+fn make_users(rng: &mut Rng, n: usize, profile: Profile) -> Vec<User> {
     let mut users = Vec::with_capacity(n);
     let mut b = Vec::with_capacity(512);
+    let mut image = Vec::with_capacity(160);
+    let mut custom = Vec::with_capacity(160);
     for i in 0..n {
         let id = format!("user-{}", i + 1);
         let r = rng.below(100);
@@ -486,8 +514,8 @@ fn make_users(rng: &mut Rng, n: usize) -> Vec<User> {
         };
         let first: Vec<&str> = FIRST[culture].split('|').collect();
         let last: Vec<&str> = LAST[culture].split('|').collect();
-        let name = format!("{} {}", rng.pick(&first), rng.pick(&last));
-        let name = esc(&name);
+        let raw_name = format!("{} {}", rng.pick(&first), rng.pick(&last));
+        let name = esc(&raw_name);
         let role = match rng.below(100) {
             0..2 => "admin",
             2..5 => "moderator",
@@ -497,70 +525,115 @@ fn make_users(rng: &mut Rng, n: usize) -> Vec<User> {
         let created = YEAR_START - 730 * DAY + rng.below(700 * 86_400_000_000) as i64 * 1000;
         let updated = created + rng.below(300 * 86_400_000_000) as i64 * 1000;
         let last_active = YEAR_START + rng.below(365 * 86_400 * NS as u64) as i64;
+        // Every value is drawn in the same order whatever the profile (the
+        // default profile's bytes depend on it); only the layout differs.
+        let has_name = !rng.chance(0.03);
+        image.clear();
+        if rng.chance(0.7) {
+            put(&mut image, "https://getstream.io/random_png/?id=");
+            put(&mut image, &id);
+            put(&mut image, "\\u0026name=");
+            put(&mut image, &id);
+        } else {
+            put(
+                &mut image,
+                "https://us-east.stream-io-cdn.com/102399/images/",
+            );
+            put_uuid(&mut image, rng.u128());
+            put(&mut image, ".avatar.jpg?ro=0\\u0026s=128");
+        }
+        let banned = rng.chance(0.005);
+        // Custom fields after `language`, in the order they are written.
+        custom.clear();
+        if rng.chance(0.2) {
+            put(&mut custom, ",\"teams\":[\"blue\",\"red\"]");
+        }
+        if rng.chance(0.3) {
+            put(&mut custom, ",\"country\":\"");
+            put(
+                &mut custom,
+                rng.pick_str(&["NL", "US", "FR", "DE", "IL", "EG", "JP", "BR", "IN"]),
+            );
+            put(&mut custom, "\"");
+        }
+        if rng.chance(0.1) {
+            put(&mut custom, ",\"profile\":{\"title\":\"");
+            put(
+                &mut custom,
+                rng.pick_str(&["Engineer", "Designer", "Support \\u0026 Success", "Sales"]),
+            );
+            put(
+                &mut custom,
+                "\",\"skills\":[\"go\",\"rust\",\"ux\"],\"manager\":null}",
+            );
+        }
+        let deleted = rng.chance(0.005);
         b.clear();
         put(&mut b, "{\"id\":\"");
         put(&mut b, &id);
         put(&mut b, "\"");
-        if !rng.chance(0.03) {
-            put(&mut b, ",\"name\":\"");
-            put(&mut b, &name);
+        if profile == Profile::Stream {
+            // Stream's order: the Go struct's fields, then the custom
+            // fields (`name` and `image` are custom fields to Stream).
+            put(&mut b, ",\"role\":\"");
+            put(&mut b, role);
+            put(&mut b, "\",\"created_at\":");
+            put_ts(&mut b, created);
+            put(&mut b, ",\"updated_at\":");
+            put_ts(&mut b, updated);
+            put(&mut b, ",\"last_active\":");
+            put_ts(&mut b, last_active);
+            if deleted {
+                put(&mut b, ",\"deleted_at\":");
+                put_ts(&mut b, updated + DAY);
+            }
+            put(&mut b, ",\"banned\":");
+            put(&mut b, if banned { "true" } else { "false" });
+            put(&mut b, ",\"online\":false");
+            if has_name {
+                put(&mut b, ",\"name\":\"");
+                put(&mut b, &name);
+                put(&mut b, "\"");
+            }
+            put(&mut b, ",\"image\":\"");
+            b.extend_from_slice(&image);
+            put(&mut b, "\",\"language\":\"");
+            put(&mut b, LANG[culture]);
             put(&mut b, "\"");
-        }
-        put(&mut b, ",\"role\":\"");
-        put(&mut b, role);
-        put(&mut b, "\",\"image\":\"");
-        if rng.chance(0.7) {
-            put(&mut b, "https://getstream.io/random_png/?id=");
-            put(&mut b, &id);
-            put(&mut b, "\\u0026name=");
-            put(&mut b, &id);
+            b.extend_from_slice(&custom);
         } else {
-            put(&mut b, "https://us-east.stream-io-cdn.com/102399/images/");
-            put_uuid(&mut b, rng.u128());
-            put(&mut b, ".avatar.jpg?ro=0\\u0026s=128");
-        }
-        put(&mut b, "\",\"created_at\":");
-        put_ts(&mut b, created);
-        put(&mut b, ",\"updated_at\":");
-        put_ts(&mut b, updated);
-        put(&mut b, ",\"last_active\":");
-        put_ts(&mut b, last_active);
-        put(&mut b, ",\"banned\":");
-        put(&mut b, if rng.chance(0.005) { "true" } else { "false" });
-        put(&mut b, ",\"online\":false,\"language\":\"");
-        put(&mut b, LANG[culture]);
-        put(&mut b, "\"");
-        if rng.chance(0.2) {
-            put(&mut b, ",\"teams\":[\"blue\",\"red\"]");
-        }
-        if rng.chance(0.3) {
-            put(&mut b, ",\"country\":\"");
-            put(
-                &mut b,
-                rng.pick_str(&["NL", "US", "FR", "DE", "IL", "EG", "JP", "BR", "IN"]),
-            );
+            if has_name {
+                put(&mut b, ",\"name\":\"");
+                put(&mut b, &name);
+                put(&mut b, "\"");
+            }
+            put(&mut b, ",\"role\":\"");
+            put(&mut b, role);
+            put(&mut b, "\",\"image\":\"");
+            b.extend_from_slice(&image);
+            put(&mut b, "\",\"created_at\":");
+            put_ts(&mut b, created);
+            put(&mut b, ",\"updated_at\":");
+            put_ts(&mut b, updated);
+            put(&mut b, ",\"last_active\":");
+            put_ts(&mut b, last_active);
+            put(&mut b, ",\"banned\":");
+            put(&mut b, if banned { "true" } else { "false" });
+            put(&mut b, ",\"online\":false,\"language\":\"");
+            put(&mut b, LANG[culture]);
             put(&mut b, "\"");
-        }
-        if rng.chance(0.1) {
-            put(&mut b, ",\"profile\":{\"title\":\"");
-            put(
-                &mut b,
-                rng.pick_str(&["Engineer", "Designer", "Support \\u0026 Success", "Sales"]),
-            );
-            put(
-                &mut b,
-                "\",\"skills\":[\"go\",\"rust\",\"ux\"],\"manager\":null}",
-            );
-        }
-        if rng.chance(0.005) {
-            put(&mut b, ",\"deleted_at\":");
-            put_ts(&mut b, updated + DAY);
+            b.extend_from_slice(&custom);
+            if deleted {
+                put(&mut b, ",\"deleted_at\":");
+                put_ts(&mut b, updated + DAY);
+            }
         }
         b.push(b'}');
         users.push(User {
             id,
             obj: String::from_utf8(b.clone()).unwrap(),
             name,
+            html_name: esc(&html_escape(&raw_name)),
             culture,
         });
     }
@@ -802,6 +875,32 @@ impl Out {
     }
 }
 
+/// What the entities look like (see the module docs).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Profile {
+    Default,
+    Stream,
+    Reactions,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Stream => "stream",
+            Profile::Reactions => "reactions",
+        }
+    }
+    fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "default" => Some(Profile::Default),
+            "stream" => Some(Profile::Stream),
+            "reactions" => Some(Profile::Reactions),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Format {
     V1,
@@ -824,6 +923,7 @@ enum Shape {
 struct Args {
     size: u64,
     format: Format,
+    profile: Profile,
     out: String,
     seed: u64,
     envelope: Envelope,
@@ -854,6 +954,7 @@ struct Stats {
 struct Gen {
     rng: Rng,
     fmt: Format,
+    profile: Profile,
     env: Envelope,
     target: u64,
     pools: Pools,
@@ -1044,8 +1145,13 @@ impl Gen {
         };
         put(b, "{\"user_id\":\"");
         put(b, &self.users[u].id);
-        put(b, "\",\"user\":");
-        put(b, &self.users[u].obj);
+        if self.profile == Profile::Reactions {
+            // Short lines: the user is known by id only.
+            put(b, "\"");
+        } else {
+            put(b, "\",\"user\":");
+            put(b, &self.users[u].obj);
+        }
         put(b, ",\"status\":\"member\",\"created_at\":");
         put_ts(b, t);
         put(b, ",\"updated_at\":");
@@ -1115,8 +1221,12 @@ impl Gen {
         self.put_msg_id(b, msg);
         put(b, "\",\"user_id\":\"");
         put(b, &u.id);
-        put(b, "\",\"user\":");
-        put(b, &u.obj);
+        if self.profile == Profile::Reactions {
+            put(b, "\"");
+        } else {
+            put(b, "\",\"user\":");
+            put(b, &u.obj);
+        }
         put(b, ",\"type\":\"");
         put(b, REACTION_TYPES[r.typ as usize]);
         put(b, "\",\"score\":");
@@ -1281,41 +1391,63 @@ impl Gen {
             None
         };
         let live = mtype == T_REGULAR || mtype == T_REPLY;
+        let profile = self.profile;
         // Text and html.
         let mut mentions: [u32; 3] = [0; 3];
         let mut n_mentions = 0;
-        if live && rng.chance(0.04) {
+        let mention_p = if profile == Profile::Stream {
+            0.08
+        } else {
+            0.04
+        };
+        if live && rng.chance(mention_p) {
             n_mentions = rng.range(1, 3) as usize;
             for m in mentions.iter_mut().take(n_mentions) {
                 *m = ch.members[rng.below(ch.members.len() as u64) as usize];
             }
         }
+        // Stream keeps a soft-deleted message's text (unless the export
+        // asked `clear_deleted_message_text`): the stream profile does too.
         match mtype {
-            T_DELETED => {
+            T_DELETED if profile != Profile::Stream => {
                 self.text.clear();
                 self.html.clear();
             }
             T_SYSTEM => {
                 self.text.clear();
+                let what = rng.pick_str(&[
+                    " joined the channel",
+                    " left the channel",
+                    " changed the channel name",
+                    " pinned a message",
+                ]);
                 put(&mut self.text, &self.users[author as usize].name);
-                put(
-                    &mut self.text,
-                    rng.pick_str(&[
-                        " joined the channel",
-                        " left the channel",
-                        " changed the channel name",
-                        " pinned a message",
-                    ]),
-                );
+                put(&mut self.text, what);
                 self.html.clear();
-                self.html.extend_from_slice(&self.text);
+                if profile == Profile::Stream {
+                    put(&mut self.html, &self.users[author as usize].html_name);
+                    put(&mut self.html, what);
+                } else {
+                    self.html.extend_from_slice(&self.text);
+                }
             }
             _ => {
-                let names: Vec<&str> = mentions[..n_mentions]
+                let names: Vec<(&str, &str)> = mentions[..n_mentions]
                     .iter()
-                    .map(|&u| self.users[u as usize].name.as_str())
+                    .map(|&u| {
+                        let u = &self.users[u as usize];
+                        if profile == Profile::Stream {
+                            (u.name.as_str(), u.html_name.as_str())
+                        } else {
+                            (u.name.as_str(), u.name.as_str())
+                        }
+                    })
                     .collect();
-                let len = text_len(rng);
+                let len = if profile == Profile::Reactions {
+                    rng.range(3, 40) as u32
+                } else {
+                    text_len(rng)
+                };
                 gen_text(
                     rng,
                     &self.pools,
@@ -1329,7 +1461,36 @@ impl Gen {
         }
         // Reactions.
         self.rx.clear();
-        if live && rng.chance(0.10) {
+        if profile == Profile::Reactions {
+            // Many reactions on almost every live message (~7 per message
+            // overall); a user may give several types, each (user, type)
+            // once.
+            if live && rng.chance(0.95) {
+                let k = rng.range(2, 15) as usize;
+                let mut tries = 0;
+                while self.rx.len() < k && tries < 8 * k {
+                    tries += 1;
+                    let u = ch.members[self.mzipf.sample(rng, ch.members.len())];
+                    let typ = self.tzipf.sample(rng, REACTION_TYPES.len()) as u8;
+                    if self.rx.iter().any(|r| r.user == u && r.typ == typ) {
+                        continue;
+                    }
+                    let score = if REACTION_TYPES[typ as usize] == "clap" {
+                        rng.range(1, 20) as u32
+                    } else {
+                        1
+                    };
+                    let dt = (rng.exp(1800.0) * 1e6) as i64 * 1000 + 1000;
+                    self.rx.push(Rx {
+                        user: u,
+                        typ,
+                        score,
+                        t: t + dt,
+                    });
+                }
+                self.rx.sort_by_key(|r| r.t);
+            }
+        } else if live && rng.chance(0.10) {
             let k = (1 + self.rzipf.sample(rng, 25)).min(ch.members.len());
             self.epoch += 1;
             let mut tries = 0;
@@ -1365,7 +1526,7 @@ impl Gen {
         put(&mut b, "\",\"text\":\"");
         b.extend_from_slice(&self.text);
         put(&mut b, "\",\"html\":\"");
-        if mtype != T_DELETED {
+        if mtype != T_DELETED || profile == Profile::Stream {
             put(&mut b, "\\u003cp\\u003e");
             b.extend_from_slice(&self.html);
             put(&mut b, "\\u003c/p\\u003e\\n");
@@ -1411,14 +1572,24 @@ impl Gen {
             b.extend_from_slice(&self.rbuf[s..e]);
         }
         self.st.latest_reactions += nl as u64;
-        put(&mut b, "],\"own_reactions\":[],\"mentioned_users\":[");
-        for (i, &u) in mentions[..n_mentions].iter().enumerate() {
-            if i > 0 {
-                b.push(b',');
+        let put_mentions = |b: &mut Vec<u8>| {
+            put(b, "\"mentioned_users\":[");
+            for (i, &u) in mentions[..n_mentions].iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                put(b, &self.users[u as usize].obj);
             }
-            put(&mut b, &self.users[u as usize].obj);
+            b.push(b']');
+        };
+        // Stream's order has `mentioned_users` between `shadowed` and
+        // `silent`; the other profiles keep it after `own_reactions`.
+        put(&mut b, "],\"own_reactions\":[],");
+        if profile != Profile::Stream {
+            put_mentions(&mut b);
+            b.push(b',');
         }
-        put(&mut b, "],\"reaction_counts\":{");
+        put(&mut b, "\"reaction_counts\":{");
         // Aggregate per type, in order of first appearance.
         let mut agg: [(u8, u64, u64, i64, i64); 10] = [(0, 0, 0, 0, 0); 10];
         let mut na = 0;
@@ -1506,6 +1677,10 @@ impl Gen {
                 "false"
             },
         );
+        if profile == Profile::Stream {
+            b.push(b',');
+            put_mentions(&mut b);
+        }
         put(&mut b, ",\"silent\":");
         put(
             &mut b,
@@ -1515,7 +1690,12 @@ impl Gen {
                 "false"
             },
         );
-        if live && self.rng.chance(0.005) {
+        let pin_p = if profile == Profile::Stream {
+            0.03
+        } else {
+            0.005
+        };
+        if live && self.rng.chance(pin_p) {
             let by = ch.members[self.rng.below(ch.members.len() as u64) as usize];
             put(&mut b, ",\"pinned\":true,\"pinned_at\":");
             put_ts(&mut b, t + 60 * NS);
@@ -1609,14 +1789,26 @@ impl Gen {
     }
 
     fn reads(&mut self, ch: &Channel, cs: &ChanState) -> io::Result<()> {
-        let n = (1 + self.rng.below(4) as usize).min(ch.members.len());
+        let short = self.profile == Profile::Reactions;
+        let n = if short {
+            // Every member's read state, each a short line.
+            ch.members.len()
+        } else {
+            (1 + self.rng.below(4) as usize).min(ch.members.len())
+        };
         let mut b = std::mem::take(&mut self.buf);
         for i in 0..n {
             let u = ch.members[i];
             b.clear();
             self.open(&mut b, "read");
-            put(&mut b, "{\"user\":");
-            put(&mut b, &self.users[u as usize].obj);
+            if short {
+                put(&mut b, "{\"user_id\":\"");
+                put(&mut b, &self.users[u as usize].id);
+                put(&mut b, "\"");
+            } else {
+                put(&mut b, "{\"user\":");
+                put(&mut b, &self.users[u as usize].obj);
+            }
             put(&mut b, ",\"last_read\":");
             match cs.last {
                 Some((id, t)) => {
@@ -1755,12 +1947,17 @@ fn run(a: &Args) -> io::Result<()> {
     let n_channels = if single {
         1
     } else {
-        a.channels
-            .unwrap_or((a.size / 524_288).clamp(3, 2000) as usize)
-            .max(1)
+        let default = if a.profile == Profile::Reactions {
+            // About as many messages as members per channel, so that
+            // member and read lines are ~20% of the lines.
+            (a.size / 220_000).clamp(3, 20_000)
+        } else {
+            (a.size / 524_288).clamp(3, 2000)
+        };
+        a.channels.unwrap_or(default as usize).max(1)
     };
     let uzipf = Zipf::new(n_users, 0.9);
-    let users = make_users(&mut rng, n_users);
+    let users = make_users(&mut rng, n_users, a.profile);
     let channels = make_channels(&mut rng, n_channels, single, n_users, &uzipf);
     let track = users
         .iter()
@@ -1784,6 +1981,7 @@ fn run(a: &Args) -> io::Result<()> {
     let mut g = Gen {
         rng,
         fmt: a.format,
+        profile: a.profile,
         env: a.envelope,
         target: a.size,
         pools: Pools::new(),
@@ -1921,9 +2119,14 @@ fn run(a: &Args) -> io::Result<()> {
             (Format::V1, _, Shape::Sequence) => "v1 sequence",
         };
         eprintln!(
-            "generate: {} bytes ({:.1} MiB, {fmt}{}) to {} in {:.2} s = {:.0} MB/s",
+            "generate: {} bytes ({:.1} MiB, {fmt}{}{}) to {} in {:.2} s = {:.0} MB/s",
             bytes,
             bytes as f64 / 1048576.0,
+            if a.profile == Profile::Default {
+                String::new()
+            } else {
+                format!(", profile {}", a.profile.name())
+            },
             compressed.map_or(String::new(), |c| format!(", gzip {c} bytes")),
             a.out,
             elapsed,
@@ -1975,6 +2178,11 @@ fn run(a: &Args) -> io::Result<()> {
             a.seed,
             if a.format == Format::V2 { "v2" } else { "v1" }
         );
+        // Only for the new profiles, so that a default file's stats stay
+        // byte for byte what they were.
+        if a.profile != Profile::Default {
+            let _ = writeln!(s, "  \"profile\": \"{}\",", a.profile.name());
+        }
         let _ = write!(
             s,
             "  \"envelope\": {},\n  \"shape\": {},\n  \"gzip\": {gzip},\n  \"bytes\": {bytes},\n  \"compressed_bytes\": {},\n  \"lines\": {lines},\n",
@@ -2068,14 +2276,18 @@ fn run(a: &Args) -> io::Result<()> {
 }
 
 const USAGE: &str = "usage: generate --size SIZE --out FILE [--format v2|v1] [--seed N]
-         [--envelope item|data|bare] [--shape object|array|wrapper|sequence]
+         [--profile default|stream|reactions] [--envelope item|data|bare] [--shape object|array|wrapper|sequence]
          [--gzip] [--stats-json FILE] [--users N] [--channels N]
          [--track-user ID] [--quiet]
   SIZE: 123, 64KiB, 100MiB, 1GiB, 500MB, 1.5GB (uncompressed target; the file
         ends after the entity that crosses it, structure always closed)
   --out -  writes to stdout; a name ending in .gz implies --gzip
   v1 shapes: object = one channel; array (default) = [ch, ...];
-             wrapper = {\"channels\":[...]}; sequence = one object per line";
+             wrapper = {\"channels\":[...]}; sequence = one object per line
+  profiles:  default = the original shape (same bytes for the same seed);
+             stream = Stream's key order, html on every message, more
+                      mentions and pins (full user objects);
+             reactions = mostly short reaction and read lines";
 
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -2103,6 +2315,7 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         size: 0,
         format: Format::V2,
+        profile: Profile::Default,
         out: String::new(),
         seed: 1,
         envelope: Envelope::Item,
@@ -2140,6 +2353,12 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--out" | "-o" => a.out = val()?,
+            "--profile" => {
+                let v = val()?;
+                a.profile = Profile::parse(&v).ok_or(format!(
+                    "--profile: default, stream or reactions, not {v:?}"
+                ))?
+            }
             "--seed" => a.seed = val()?.parse().map_err(|_| "--seed: an integer")?,
             "--envelope" => {
                 a.envelope = match val()?.as_str() {
@@ -2211,6 +2430,30 @@ pub fn generate_file(
     seed: u64,
     stats_json: Option<&str>,
 ) -> io::Result<()> {
+    generate_file_profile(
+        out, size, v1, envelope, shape, gzip, seed, stats_json, "default",
+    )
+}
+
+/// [`generate_file`] with a `--profile` (`default`, `stream`, `reactions`).
+#[allow(dead_code, clippy::too_many_arguments)]
+pub fn generate_file_profile(
+    out: &str,
+    size: u64,
+    v1: bool,
+    envelope: &str,
+    shape: &str,
+    gzip: bool,
+    seed: u64,
+    stats_json: Option<&str>,
+    profile: &str,
+) -> io::Result<()> {
+    let profile = Profile::parse(profile).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown profile {profile:?}"),
+        )
+    })?;
     let envelope = match envelope {
         "data" => Envelope::Data,
         "bare" => Envelope::Bare,
@@ -2225,6 +2468,7 @@ pub fn generate_file(
     run(&Args {
         size,
         format: if v1 { Format::V1 } else { Format::V2 },
+        profile,
         out: out.to_string(),
         seed,
         envelope,
