@@ -5,6 +5,7 @@ use super::{CandidateSearch, Job, Keep, QuickTest, Setup};
 use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::ErrorKind;
 use crate::model::entity::{Entity, Kind};
+use crate::read::context::RecentId;
 use crate::read::reader::ReaderBuilder;
 use crate::report::{ErrorMode, ErrorPolicy, Report};
 use std::borrow::Cow;
@@ -21,8 +22,15 @@ pub(crate) enum Item<'a> {
     /// channel without a cid, which ends the previous one's reach).
     Channel(Option<Cow<'a, str>>),
     /// A message with a channel of its own, remembered for the reactions
-    /// that follow it.
-    Message { id: Cow<'a, str>, cid: Cow<'a, str> },
+    /// that follow it. Its id is copied and hashed here, on the worker:
+    /// the ordered pass would otherwise read the input's bytes again,
+    /// long out of every cache; `same_cid` spares it the cid's bytes when
+    /// the chunk's previous message has the same channel.
+    Message {
+        id: RecentId,
+        cid: Cow<'a, str>,
+        same_cid: bool,
+    },
     /// A v1 channel object on one line begins: nothing is inherited
     /// across it.
     UnitStart,
@@ -55,6 +63,8 @@ pub(crate) struct ChunkOut<'a, P> {
     pub(crate) newlines: u64,
     /// Errors held in `items`.
     errors_held: usize,
+    /// The channel of the chunk's last `Item::Message`.
+    message_cid: Option<Cow<'a, str>>,
 }
 
 impl<P: Default> Default for ChunkOut<'_, P> {
@@ -66,6 +76,7 @@ impl<P: Default> Default for ChunkOut<'_, P> {
             report: Report::default(),
             newlines: 0,
             errors_held: 0,
+            message_cid: None,
         }
     }
 }
@@ -182,9 +193,14 @@ impl<'s, J: Job> Work<'s, J> {
                 Kind::Channel => out.items.push(Item::Channel(e.fields.cid.clone())),
                 Kind::Message if self.remember_messages => {
                     if let (Some(id), Some(cid)) = (&e.fields.id, &e.fields.cid) {
+                        let same_cid = out.message_cid.as_ref() == Some(cid);
+                        if !same_cid {
+                            out.message_cid = Some(cid.clone());
+                        }
                         out.items.push(Item::Message {
-                            id: id.clone(),
+                            id: RecentId::new(id),
                             cid: cid.clone(),
+                            same_cid,
                         });
                     }
                 }

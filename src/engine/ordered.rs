@@ -76,7 +76,9 @@ impl<'f, J: Job> Ordered<'f, J> {
                         }
                     }
                     Item::Channel(cid) => self.context.enter_channel(cid.as_deref()),
-                    Item::Message { id, cid } => self.context.remember(&id, &cid),
+                    Item::Message { id, cid, same_cid } => {
+                        self.context.remember_recent(id, &cid, same_cid)
+                    }
                     Item::UnitStart => self.context.reset(),
                 }
             }

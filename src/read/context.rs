@@ -22,6 +22,22 @@ enum MessageId {
 
 const INLINE: usize = 46;
 
+/// A message id for the context, copied and hashed (by a worker, for
+/// the ordered pass: see `Context::remember_recent`).
+pub(crate) struct RecentId {
+    hash: u64,
+    id: MessageId,
+}
+
+impl RecentId {
+    pub(crate) fn new(id: &str) -> RecentId {
+        RecentId {
+            hash: Recent::hash_of(id),
+            id: MessageId::new(id),
+        }
+    }
+}
+
 impl MessageId {
     fn bytes(&self) -> &[u8] {
         match self {
@@ -56,6 +72,8 @@ pub(crate) struct Context {
     /// The last channel remembered, and its index (messages come in runs
     /// of one channel).
     last_cid: Option<(Arc<str>, u32)>,
+    /// The channel of the last `remember_recent` message.
+    recent_cid: Option<u32>,
 }
 
 impl Context {
@@ -67,6 +85,7 @@ impl Context {
             cids: Vec::new(),
             cid_index: Map::default(),
             last_cid: None,
+            recent_cid: None,
         }
     }
 
@@ -144,6 +163,21 @@ impl Context {
         self.messages.remember(id, cid);
     }
 
+    /// A message with its own channel, as a worker handed it over:
+    /// `same_cid` says its channel is that of the previous message given
+    /// here (so its bytes need not be read).
+    pub(crate) fn remember_recent(&mut self, id: RecentId, cid: &str, same_cid: bool) {
+        if self.capacity == 0 {
+            return;
+        }
+        let cid = match self.recent_cid {
+            Some(c) if same_cid => c,
+            _ => self.cid(cid),
+        };
+        self.recent_cid = Some(cid);
+        self.messages.remember_id(id, cid);
+    }
+
     /// The index of a channel in `cids`, added when new.
     fn cid(&mut self, cid: &str) -> u32 {
         if let Some((last, i)) = &self.last_cid
@@ -211,6 +245,10 @@ impl Recent {
         if self.colliding {
             return 7;
         }
+        Self::hash_of(id)
+    }
+
+    fn hash_of(id: &str) -> u64 {
         std::hash::BuildHasherDefault::<crate::hash::Fx>::default().hash_one(id.as_bytes())
     }
 
@@ -227,25 +265,44 @@ impl Recent {
         self.collided.get(&MessageId::new(id)).map(|&s| s as usize)
     }
 
+    /// The slot holding `id` (already copied).
+    fn find_id(&self, id: &MessageId, hash: u64) -> Option<usize> {
+        if let Some(&s) = self.index.get(&hash)
+            && self.slots[s as usize].id == *id
+        {
+            return Some(s as usize);
+        }
+        if self.collided.is_empty() {
+            return None;
+        }
+        self.collided.get(id).map(|&s| s as usize)
+    }
+
     /// The channel remembered for `id`.
     fn get(&self, id: &str) -> Option<u32> {
         self.find(id, self.hash(id)).map(|s| self.slots[s].cid)
     }
 
     fn remember(&mut self, id: &str, cid: u32) {
+        let hash = self.hash(id);
+        self.remember_id(
+            RecentId {
+                hash,
+                id: MessageId::new(id),
+            },
+            cid,
+        );
+    }
+
+    fn remember_id(&mut self, RecentId { hash, id }: RecentId, cid: u32) {
         if self.capacity == 0 {
             return;
         }
-        let hash = self.hash(id);
-        if let Some(s) = self.find(id, hash) {
+        if let Some(s) = self.find_id(&id, hash) {
             self.slots[s].cid = cid;
             return;
         }
-        let slot = Slot {
-            hash,
-            id: MessageId::new(id),
-            cid,
-        };
+        let slot = Slot { hash, id, cid };
         let s = if self.slots.len() < self.capacity {
             self.slots.push(slot);
             self.slots.len() - 1
