@@ -5,8 +5,10 @@
 //! helpers here.
 
 use crate::error::Error;
+use crate::hash::Fx;
 use crate::project::scan::{Scanner, unescape};
 use std::borrow::Cow;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// A value's exact JSON text: found by the scanner, which validated it,
 /// or written by serde_json.
@@ -94,11 +96,9 @@ impl<'a> Object<'a> {
             .into_iter()
             .map(|m| (m.key, m.value))
             .collect();
-        // Duplicated keys are rare: look for them once, sorted, rather
-        // than per key.
-        let mut keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
-        keys.sort_unstable();
-        if keys.windows(2).any(|w| w[0] == w[1]) {
+        // Duplicated keys are rare: look for them once, rather than per
+        // key.
+        if has_duplicate_keys(fields.iter().map(|(k, _)| k.as_ref())) {
             let mut kept: Vec<(Cow<'a, str>, Raw<'a>)> = Vec::new();
             for (k, v) in fields {
                 kept.retain(|(old, _)| *old != k);
@@ -137,6 +137,35 @@ impl<'a> Object<'a> {
     pub(crate) fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+}
+
+/// Do two of `keys` match? One pass over a small table of key hashes
+/// (an object is read per record, and sorting its keys showed in
+/// profiles); only keys whose hashes meet are compared as text.
+fn has_duplicate_keys<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> bool {
+    const SLOTS: usize = 128;
+    if keys.len() > SLOTS / 2 {
+        let mut all: Vec<&str> = keys.collect();
+        all.sort_unstable();
+        return all.windows(2).any(|w| w[0] == w[1]);
+    }
+    // A slot holds a key's hash (never 0) and the key.
+    let mut table: [(u64, &str); SLOTS] = [(0, ""); SLOTS];
+    for key in keys {
+        let hash = BuildHasherDefault::<Fx>::default().hash_one(key.as_bytes()) | 1;
+        let mut slot = (hash >> 57) as usize;
+        loop {
+            match table[slot] {
+                (0, _) => {
+                    table[slot] = (hash, key);
+                    break;
+                }
+                (h, k) if h == hash && k == key => return true,
+                _ => slot = (slot + 1) % SLOTS,
+            }
+        }
+    }
+    false
 }
 
 /// A raw value as a string, decoded (`None` for another value).
@@ -202,6 +231,23 @@ pub(crate) fn elements(v: Raw<'_>) -> Vec<Raw<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_keys_are_found_whatever_their_number() {
+        for n in [0usize, 1, 2, 63, 64, 65, 200] {
+            let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            let refs = || keys.iter().map(String::as_str);
+            assert!(!has_duplicate_keys(refs()), "{n}");
+            if n > 0 {
+                let mut with = keys.clone();
+                with.push(keys[n / 2].clone());
+                assert!(has_duplicate_keys(with.iter().map(String::as_str)), "{n}");
+            }
+        }
+        let o = Object::parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(o.fields.len(), 2);
+        assert_eq!(o.get("a").unwrap().get(), "3");
+    }
 
     #[test]
     fn parse_keeps_exact_values_and_refuses_what_serde_refuses() {
