@@ -162,14 +162,15 @@ try:
     if check == "lines":
         got, want = int(text.split()[0]), S["lines"]
     elif check == "counts_json":
-        o = json.loads(text.splitlines()[0])
+        # split("\n"), not splitlines(): JSON may hold U+2028 and its kin raw.
+        o = json.loads(text.split("\n")[0])
         got = nz(o.get("counts", o))
     elif check == "counts_tsv":
         got = nz({k: v for k, v in (l.split("\t") for l in text.splitlines() if l)})
     elif check == "user_lines":
-        got, want = len(text.splitlines()), S["track_user_counts"]["message"]
+        got, want = text.count("\n"), S["track_user_counts"]["message"]
     elif check == "window_lines":
-        got, want = len(text.splitlines()), S["window"]["counts"]["message"]
+        got, want = text.count("\n"), S["window"]["counts"]["message"]
     print("= oracle" if got == want else f"differs: {got} (oracle {want})")
 except Exception as e:  # an answer we cannot read
     print(f"unreadable answer ({type(e).__name__})")
