@@ -39,7 +39,9 @@ pub(crate) struct Object<'a> {
 pub(crate) struct Member<'a> {
     /// The key, its escapes decoded.
     pub(crate) key: Cow<'a, str>,
-    /// The key as written: a valid JSON string, quotes included.
+    /// The key as written: a valid JSON string, quotes included (the
+    /// Parquet writer copies it).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) quoted: &'a str,
     pub(crate) value: Raw<'a>,
 }
