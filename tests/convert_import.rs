@@ -36,9 +36,19 @@ fn convert(inputs: &[PathBuf], out: &Path, max: Option<u64>) -> ConvertSummary {
     if let Some(max) = max {
         converter.max_size(max);
     }
+    run(&converter, &engine, inputs, out)
+}
+
+/// Runs `converter` over `inputs` into `out`.
+fn run(
+    converter: &ImportConverter,
+    engine: &Engine,
+    inputs: &[PathBuf],
+    out: &Path,
+) -> ConvertSummary {
     converter
         .run(
-            &engine,
+            engine,
             &ReaderBuilder::new(),
             inputs,
             &mut |p| Input::open(p, MmapChoice::never()),
@@ -294,16 +304,12 @@ fn a_filtered_conversion_brings_what_it_references() {
     let engine = Engine::new(&Parallel::new()).unwrap();
     let mut filter = Filter::new();
     filter.user("u1").kind("message");
-    let summary = ImportConverter::new(filter)
-        .run(
-            &engine,
-            &ReaderBuilder::new(),
-            std::slice::from_ref(&input),
-            &mut |p| Input::open(p, MmapChoice::never()),
-            &out,
-            &mut |_| {},
-        )
-        .unwrap();
+    let summary = run(
+        &ImportConverter::new(filter),
+        &engine,
+        std::slice::from_ref(&input),
+        &out,
+    );
     assert_eq!(problems(&out), Vec::<String>::new());
     let got = messages(&out);
     let want: Messages = messages(&input)
@@ -359,17 +365,9 @@ fn member_items_take_either_spelling_and_both_validate() {
     let mut by_item = Vec::new();
     for item in [MemberItem::Member, MemberItem::ChannelMember] {
         let out = dir.path().join(format!("{}.jsonl", item.type_name()));
-        let summary = ImportConverter::new(Filter::new())
-            .member_item(item)
-            .run(
-                &engine,
-                &ReaderBuilder::new(),
-                std::slice::from_ref(&input),
-                &mut |p| Input::open(p, MmapChoice::never()),
-                &out,
-                &mut |_| {},
-            )
-            .unwrap();
+        let mut converter = ImportConverter::new(Filter::new());
+        converter.member_item(item);
+        let summary = run(&converter, &engine, std::slice::from_ref(&input), &out);
         assert!(summary.written["member"] > 0);
         assert_eq!(problems(&out), Vec::<String>::new(), "{item:?}");
         let text = std::fs::read_to_string(&out).unwrap();

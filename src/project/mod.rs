@@ -432,41 +432,18 @@ impl<'a> Value<'a> {
 /// The raw text of the top-level field `key` of the JSON object `json`
 /// (the last occurrence), without compiling a [`Projection`].
 pub(crate) fn top_level<'a>(json: &'a str, key: &str) -> Result<Option<&'a str>> {
-    let mut s = Scanner::new(json);
-    s.ws();
-    if s.peek() != Some(b'{') {
-        return Err(Error::new(ErrorKind::NotAnObject));
-    }
-    s.pos += 1;
-    s.ws();
     let mut found = None;
-    if s.peek() == Some(b'}') {
-        s.pos += 1;
-    } else {
-        loop {
-            let (inner, escaped) = s.key()?;
-            let matches = if escaped {
-                std::str::from_utf8(inner).is_ok_and(|k| scan::unescape(k) == key)
-            } else {
-                inner == key.as_bytes()
-            };
-            let value_start = s.pos;
-            s.value(1)?;
-            if matches {
-                found = Some(value_start..s.pos);
-            }
-            s.ws();
-            match s.peek() {
-                Some(b',') => s.pos += 1,
-                Some(b'}') => {
-                    s.pos += 1;
-                    break;
-                }
-                _ => return Err(s.syntax("expected ',' or '}'")),
-            }
+    scan::each_member(json, |k, escaped, value| {
+        let inner = &json[k];
+        let matches = if escaped {
+            scan::unescape(inner) == key
+        } else {
+            inner == key
+        };
+        if matches {
+            found = Some(value);
         }
-    }
-    s.end()?;
+    })?;
     Ok(found.and_then(|r| json.get(r)))
 }
 

@@ -6,7 +6,7 @@
 
 use crate::error::Error;
 use crate::hash::Fx;
-use crate::project::scan::{Scanner, unescape};
+use crate::project::scan::{Scanner, each_member, unescape};
 use std::borrow::Cow;
 use std::hash::{BuildHasher, BuildHasherDefault};
 
@@ -50,43 +50,20 @@ pub(crate) struct Member<'a> {
 /// and nulls too), validating it (the grammar, escapes and nesting depth,
 /// as the decoder does) in one pass that keeps each value's bytes.
 pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<Member<'a>>, Error> {
-    let mut s = Scanner::new(text);
-    s.expect(b'{', "expected an object")?;
     let mut fields: Vec<Member<'a>> = Vec::new();
-    s.ws();
-    if s.peek() == Some(b'}') {
-        s.pos += 1;
-    } else {
-        loop {
-            s.ws();
-            let at = s.pos + 1;
-            let (key, escaped) = s.key()?;
-            let quoted = &text[at - 1..at + key.len() + 1];
-            let key = &text[at..at + key.len()];
-            let key = if escaped {
+    each_member(text, |k, escaped, value| {
+        let quoted = &text[k.start - 1..k.end + 1];
+        let key = &text[k];
+        fields.push(Member {
+            key: if escaped {
                 Cow::Owned(unescape(key))
             } else {
                 Cow::Borrowed(key)
-            };
-            let from = s.pos;
-            s.value(1)?;
-            fields.push(Member {
-                key,
-                quoted,
-                value: Raw(&text[from..s.pos]),
-            });
-            s.ws();
-            match s.peek() {
-                Some(b',') => s.pos += 1,
-                Some(b'}') => {
-                    s.pos += 1;
-                    break;
-                }
-                _ => return Err(s.syntax("expected ',' or '}'")),
-            }
-        }
-    }
-    s.end()?;
+            },
+            quoted,
+            value: Raw(&text[value]),
+        });
+    })?;
     Ok(fields)
 }
 

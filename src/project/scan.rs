@@ -10,6 +10,7 @@
 //! a deep value costs no recursion.
 
 use crate::error::{Error, ErrorKind, Position};
+use std::ops::Range;
 
 /// The deepest nesting accepted: serde_json's own recursion limit, as the
 /// decoder's (so whatever decodes also projects).
@@ -374,6 +375,46 @@ impl<'a> Scanner<'a> {
         }
         Ok(())
     }
+}
+
+/// Walks the members of the object `text`, validating it: for each, in
+/// order, the range of its key's contents (between the quotes), whether
+/// the key holds escapes, and the range of its value. Shared by the
+/// one-key lookup (`top_level`) and the object splitter (`object`).
+pub(crate) fn each_member(
+    text: &str,
+    mut member: impl FnMut(Range<usize>, bool, Range<usize>),
+) -> Result<(), Error> {
+    let mut s = Scanner::new(text);
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return Err(Error::new(ErrorKind::NotAnObject));
+    }
+    s.pos += 1;
+    s.ws();
+    if s.peek() == Some(b'}') {
+        s.pos += 1;
+    } else {
+        loop {
+            s.ws();
+            let at = s.pos + 1;
+            let (key, escaped) = s.key()?;
+            let key = at..at + key.len();
+            let from = s.pos;
+            s.value(1)?;
+            member(key, escaped, from..s.pos);
+            s.ws();
+            match s.peek() {
+                Some(b',') => s.pos += 1,
+                Some(b'}') => {
+                    s.pos += 1;
+                    break;
+                }
+                _ => return Err(s.syntax("expected ',' or '}'")),
+            }
+        }
+    }
+    s.end()
 }
 
 /// The first position at or after `from` that ends a run of plain string

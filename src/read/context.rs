@@ -39,13 +39,6 @@ impl RecentId {
 }
 
 impl MessageId {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            MessageId::Inline(len, bytes) => &bytes[..usize::from(*len)],
-            MessageId::Boxed(id) => id.as_bytes(),
-        }
-    }
-
     fn new(id: &str) -> MessageId {
         let b = id.as_bytes();
         if b.len() <= INLINE {
@@ -253,19 +246,6 @@ impl Recent {
     }
 
     /// The slot holding `id`.
-    fn find(&self, id: &str, hash: u64) -> Option<usize> {
-        if let Some(&s) = self.index.get(&hash)
-            && self.slots[s as usize].id.bytes() == id.as_bytes()
-        {
-            return Some(s as usize);
-        }
-        if self.collided.is_empty() {
-            return None;
-        }
-        self.collided.get(&MessageId::new(id)).map(|&s| s as usize)
-    }
-
-    /// The slot holding `id` (already copied).
     fn find_id(&self, id: &MessageId, hash: u64) -> Option<usize> {
         if let Some(&s) = self.index.get(&hash)
             && self.slots[s as usize].id == *id
@@ -280,7 +260,8 @@ impl Recent {
 
     /// The channel remembered for `id`.
     fn get(&self, id: &str) -> Option<u32> {
-        self.find(id, self.hash(id)).map(|s| self.slots[s].cid)
+        self.find_id(&MessageId::new(id), self.hash(id))
+            .map(|s| self.slots[s].cid)
     }
 
     fn remember(&mut self, id: &str, cid: u32) {
