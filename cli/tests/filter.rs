@@ -121,8 +121,10 @@ fn cli_converts_every_input_to_v2_ndjson_losslessly() {
 /// The command line: `filter` on a gzip file and on stdin gives what it
 /// gives on the plain file, on 1 and 2 threads; `--strict` stops at the
 /// same error. The notes on stderr are the same too (the file's name
-/// aside): lines ruled out by the prefilter are only counted on the
-/// parallel paths, so they also tell that streams took one.
+/// aside): records ruled out by the prefilter are only counted on the
+/// parallel paths, so they also tell that streams took one — except for a
+/// v1 document, which runs in parallel as a mapped file and on the
+/// sequential reader as a stream, so only its output must agree.
 #[test]
 fn cli_streams() {
     let bin = BIN;
@@ -171,11 +173,24 @@ fn cli_streams() {
             }
             for threads in ["1", "2"] {
                 let what = format!("{name} {extra:?} threads {threads}");
-                assert_eq!(run(&gz_path, None, threads), want, "{what}: gzip file");
+                let document = name.starts_with("v1");
+                let same = |got: (Option<i32>, String, String), how: &str| {
+                    if document {
+                        let ruled_out = without_ruled_out(&want.1);
+                        assert_eq!(
+                            (got.0, &got.1, &got.2),
+                            (want.0, &ruled_out, &want.2),
+                            "{what}: {how}"
+                        );
+                    } else {
+                        assert_eq!(got, want, "{what}: {how}");
+                    }
+                };
+                same(run(&gz_path, None, threads), "gzip file");
                 let dash = std::path::Path::new("-");
-                assert_eq!(run(dash, Some(&plain), threads), want, "{what}: stdin");
+                same(run(dash, Some(&plain), threads), "stdin");
                 let gz = gzip(&plain);
-                assert_eq!(run(dash, Some(&gz), threads), want, "{what}: gzip stdin");
+                same(run(dash, Some(&gz), threads), "gzip stdin");
             }
         }
     }
@@ -251,4 +266,20 @@ fn time_options_take_dates() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `notes` without the count of records ruled out by the prefilter.
+fn without_ruled_out(notes: &str) -> String {
+    match (
+        notes.find(" ("),
+        notes.find(" records ruled out by the prefilter"),
+    ) {
+        (Some(open), Some(_)) => {
+            let close = notes[open..]
+                .find(')')
+                .map_or(notes.len(), |c| open + c + 1);
+            format!("{}{}", &notes[..open], &notes[close..])
+        }
+        _ => notes.to_string(),
+    }
 }

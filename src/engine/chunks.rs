@@ -4,6 +4,7 @@
 use super::{CandidateSearch, Job, Keep, QuickTest, Setup};
 use crate::decode::{self, Decoded, Hint, Repairs};
 use crate::error::ErrorKind;
+use crate::frame::lines::{Frame, FrameError};
 use crate::model::entity::{Entity, Kind};
 use crate::read::context::RecentId;
 use crate::read::reader::ReaderBuilder;
@@ -227,17 +228,27 @@ impl<'s, J: Job> Work<'s, J> {
         line_end: usize,
     ) {
         let line = &input[line_start..line_end];
-        let at = base + line_start as u64;
-        match decode::decode_record(line, at, Hint::Record, self.repairs) {
+        self.decode_one(out, line, base + line_start as u64, Hint::Record);
+    }
+
+    /// Decodes one record, `bytes` at absolute offset `at`.
+    fn decode_one<'a>(
+        &self,
+        out: &mut ChunkOut<'a, J::Partial>,
+        bytes: &'a [u8],
+        at: u64,
+        hint: Hint,
+    ) {
+        match decode::decode_record(bytes, at, hint, self.repairs) {
             Ok(Decoded::Entity(e)) => self.take(e, out),
             Ok(Decoded::Blank) => out.report.blank_lines += 1,
             Ok(Decoded::Unit) => {
-                // A v1 channel object on one line: walk it with the
-                // sequential reader over the line's own bytes.
+                // A v1 channel object on one line (or framed as a record):
+                // walk it with the sequential reader over its own bytes.
                 out.items.push(Item::UnitStart);
                 let mut inner = self.builder.clone();
                 inner.strict(false).yield_errors(true);
-                for entity in inner.from_slice(line) {
+                for entity in inner.from_slice(bytes) {
                     match entity {
                         Ok(mut e) => {
                             e.offset += at;
@@ -252,6 +263,59 @@ impl<'s, J: Job> Work<'s, J> {
             }
             Err(de) => self.error(out, de.kind, at + de.at as u64),
         }
+    }
+
+    /// Decodes what the v1 walker framed, in order: records, the starts of
+    /// channel objects, and the walker's errors. A job with a byte
+    /// prefilter that can name its hits gets it here too: a record with no
+    /// hit in its bytes is not decoded.
+    pub(crate) fn decode_frames<'a>(
+        &self,
+        input: &'a [u8],
+        frames: Vec<Result<Frame, FrameError>>,
+    ) -> ChunkOut<'a, J::Partial> {
+        let mut out = ChunkOut::default();
+        let records = || {
+            frames.iter().filter_map(|f| match f {
+                Ok(Frame::Record(r)) => Some(r),
+                _ => None,
+            })
+        };
+        let span = records()
+            .next()
+            .zip(records().next_back())
+            .map(|(first, last)| (first.start as usize, last.end as usize));
+        let mut hits: Option<Vec<usize>> = None;
+        if let (Some(search), Some((from, to))) = (self.candidates, span) {
+            let mut found = Vec::new();
+            if search.hits(&input[from..to], &mut |at| found.push(from + at)) {
+                hits = Some(found);
+            }
+        }
+        let mut next_hit = 0;
+        for frame in frames {
+            match frame {
+                Ok(Frame::Record(rec)) => {
+                    let (start, end) = (rec.start as usize, rec.end as usize);
+                    if let Some(hits) = &hits {
+                        while hits.get(next_hit).is_some_and(|&h| h < start) {
+                            next_hit += 1;
+                        }
+                        if hits.get(next_hit).is_none_or(|&h| h >= end) {
+                            out.report.skipped_by_prefilter += 1;
+                            continue;
+                        }
+                    }
+                    self.decode_one(&mut out, &input[start..end], rec.start, rec.hint);
+                }
+                Ok(Frame::UnitStart) => out.items.push(Item::UnitStart),
+                Err(e) => {
+                    let at = e.error.position().map_or(0, |p| p.byte);
+                    self.error(&mut out, e.error.into_kind(), at);
+                }
+            }
+        }
+        out
     }
 
     /// Decodes the lines of `input[start..end]`; `base` is the absolute

@@ -24,9 +24,12 @@
 //!   partials, entities and (in yield mode) errors to the caller's sink, in
 //!   input order. The ordered pass of one batch overlaps the decoding of
 //!   the next;
-//! - **v1 documents** (and gzip bytes handed over as a slice) run the same
-//!   job on the sequential reader: a document walk cannot be split. The
-//!   result is the same.
+//! - **v1 documents** in memory run in parallel too (`document`): the
+//!   pool indexes where every bracket closes, chunk by chunk, the
+//!   document's walker frames records from that index on one thread, and
+//!   the pool decodes them. A v1 stream (and gzip bytes handed over as a
+//!   slice) runs the same job on the sequential reader. The result is the
+//!   same either way.
 //!
 //! Exactness: an entity is given to the job on a worker only when its
 //! answer cannot depend on context — when the job needs context, entities
@@ -36,6 +39,7 @@
 //! scan never rules out channel or message records for it.
 
 mod chunks;
+mod document;
 mod ordered;
 mod sequential;
 mod slice;
@@ -174,6 +178,15 @@ pub(crate) trait CandidateSearch: Sync {
     /// Calls `f(start, end)` for each line of `text` that may hold a match,
     /// in order, and returns the number of `\n` in `text`.
     fn candidate_lines(&self, text: &[u8], f: &mut dyn FnMut(usize, usize)) -> u64;
+
+    /// Calls `f(at)` for each place in `text` where a match may start, in
+    /// order, for records that are not lines (the elements of a v1
+    /// document); false, having called nothing, when the search only knows
+    /// lines.
+    fn hits(&self, text: &[u8], f: &mut dyn FnMut(usize)) -> bool {
+        let _ = (text, f);
+        false
+    }
 }
 
 /// A test of a record's kind and raw `created_at` (the quick scan).
@@ -351,7 +364,7 @@ impl<'r, J: Job> Run<'r, J> {
     }
 
     /// Runs over bytes in memory (or a mapped file); the sink's entities
-    /// borrow them. Line files run in parallel; v1 documents and gzip
+    /// borrow them. Line files and v1 documents run in parallel; gzip
     /// bytes on the sequential reader (hand gzip to [`Run::reader`] to
     /// decode it in parallel).
     pub fn slice<'a, F>(self, input: &'a [u8], sink: F) -> Result<Outcome>

@@ -21,13 +21,18 @@ where
     F: FnMut(Out<'a, J::Partial>) -> Result<()>,
 {
     let builder = setup.builder;
-    let (start, framing) = if input.starts_with(&GZIP_MAGIC) {
+    let gzip = input.starts_with(&GZIP_MAGIC);
+    let (start, framing) = if gzip {
         (0, Framing::Document)
     } else {
         detect(&mut Window::slice(input)).map_err(|e| setup.name(e))?
     };
-    if framing != Framing::Lines {
-        return super::sequential::run_slice(setup, input, sink);
+    match framing {
+        Framing::Document if !gzip => {
+            return super::document::run_document(setup, input, start, sink);
+        }
+        Framing::Lines => {}
+        _ => return super::sequential::run_slice(setup, input, sink),
     }
     let settings = &setup.engine.settings;
     let pool = &setup.engine.pool;

@@ -101,6 +101,18 @@ impl CandidateSearch for ByteSearch {
     fn candidate_lines(&self, text: &[u8], f: &mut dyn FnMut(usize, usize)) -> u64 {
         self.candidate_lines_counting(text, f)
     }
+
+    fn hits(&self, text: &[u8], f: &mut dyn FnMut(usize)) -> bool {
+        match self {
+            // Only an id search knows where its matches are; a time
+            // window's candidates are lines.
+            ByteSearch::Users(p) => {
+                p.hits_counting(text, false).0.into_iter().for_each(f);
+                true
+            }
+            ByteSearch::Time(_) => false,
+        }
+    }
 }
 
 impl QuickTest for Filter {

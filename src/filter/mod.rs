@@ -276,7 +276,8 @@ impl Needles {
     }
 
     /// Calls `hit` with the start of occurrences in `text`, in order: at
-    /// least the first of each line that has one. Returns the number of
+    /// least the first of each line that has one (`per_line`), or every
+    /// one. Returns the number of
     /// newlines in `text`, counted in the same pass where it can be.
     /// With `escapes`, also appends every `\u00` to it when that comes
     /// from the same pass, and returns true; false means the caller must
@@ -285,6 +286,7 @@ impl Needles {
         &self,
         text: &[u8],
         escapes: Option<&mut Vec<usize>>,
+        per_line: bool,
         mut hit: impl FnMut(usize),
     ) -> (u64, bool) {
         let count = |text: &[u8]| memchr::memchr_iter(b'\n', text).count() as u64;
@@ -302,7 +304,12 @@ impl Needles {
                     };
                     let at = found.start();
                     hit(at);
-                    from = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1);
+                    from = match per_line {
+                        true => {
+                            memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p + 1)
+                        }
+                        false => at + 1,
+                    };
                 }
                 count(text)
             }
@@ -382,10 +389,32 @@ impl Prefilter {
         text: &[u8],
         mut f: impl FnMut(usize, usize),
     ) -> u64 {
+        let (hits, newlines) = self.hits_counting(text, true);
+        let mut covered = 0;
+        for hit in hits {
+            if hit < covered {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &text[..hit]).map_or(0, |p| p + 1);
+            let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |p| hit + p);
+            f(start, end);
+            covered = end + 1;
+        }
+        newlines
+    }
+
+    /// The places in `text` where one of the ids may start (its quoted
+    /// raw bytes, or an escape spelling one of its characters), sorted —
+    /// at least the first of each line (`per_line`), or all of them — and
+    /// the number of `\n` in `text`. A record that holds none of them
+    /// cannot match.
+    pub(crate) fn hits_counting(&self, text: &[u8], per_line: bool) -> (Vec<usize>, u64) {
         let mut hits: Vec<usize> = Vec::new();
         let mut escapes: Vec<usize> = Vec::new();
         let fused = self.u00.is_some().then_some(&mut escapes);
-        let (newlines, escapes_found) = self.needles.find_counting(text, fused, |at| hits.push(at));
+        let (newlines, escapes_found) = self
+            .needles
+            .find_counting(text, fused, per_line, |at| hits.push(at));
         for at in escapes {
             if self.escape_in_ids(&text[at..]) {
                 hits.push(at);
@@ -412,17 +441,7 @@ impl Prefilter {
             }
         }
         hits.sort_unstable();
-        let mut covered = 0;
-        for hit in hits {
-            if hit < covered {
-                continue;
-            }
-            let start = memchr::memrchr(b'\n', &text[..hit]).map_or(0, |p| p + 1);
-            let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |p| hit + p);
-            f(start, end);
-            covered = end + 1;
-        }
-        newlines
+        (hits, newlines)
     }
 
     /// Does the escape at the start of `at` (a backslash) decode to a

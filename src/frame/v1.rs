@@ -21,6 +21,7 @@ use scan::{Mode, Scan};
 use std::collections::VecDeque;
 
 mod scan;
+pub(crate) mod skeleton;
 
 #[derive(Debug, Clone, Copy)]
 enum Ctx {
@@ -77,6 +78,9 @@ pub(crate) struct Walker {
     done: bool,
     top_values: u32,
     top_array: bool,
+    /// Where values end, indexed ahead in parallel (mapped documents):
+    /// asked before a record's bytes are scanned.
+    skeleton: Option<Box<skeleton::Skeleton>>,
 }
 
 pub(crate) const UNIT_KEYS: [&str; 4] = ["channel", "channels", "messages", "members"];
@@ -97,7 +101,25 @@ impl Walker {
             done: false,
             top_values: 0,
             top_array: false,
+            skeleton: None,
         }
+    }
+
+    /// Asks `skeleton` where records end before scanning for it; the
+    /// caller keeps it indexed ahead of [`Walker::position`].
+    pub fn with_skeleton(mut self, skeleton: skeleton::Skeleton) -> Walker {
+        self.skeleton = Some(Box::new(skeleton));
+        self
+    }
+
+    /// The skeleton given to [`Walker::with_skeleton`].
+    pub fn skeleton_mut(&mut self) -> Option<&mut skeleton::Skeleton> {
+        self.skeleton.as_deref_mut()
+    }
+
+    /// Where the walk has got to.
+    pub fn position(&self) -> u64 {
+        self.pos
     }
 
     /// Accept invalid UTF-8 in skipped values, as `ReaderBuilder::lossy_utf8`

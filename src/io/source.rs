@@ -228,6 +228,20 @@ impl<'a> Window<'a> {
         Window::whole(Src::Slice(bytes))
     }
 
+    /// A window over all of `bytes` whose line numbers go on from
+    /// `lines` (a cursor over the same bytes, from [`Window::line_cursor`]):
+    /// a walk can move between threads as a cursor, a window cannot.
+    pub fn slice_with_lines(bytes: &'a [u8], lines: LineCursor) -> Window<'a> {
+        let window = Window::slice(bytes);
+        window.lines.set(lines);
+        window
+    }
+
+    /// Where the window's line numbering has got to.
+    pub fn line_cursor(&self) -> LineCursor {
+        self.lines.get()
+    }
+
     pub fn owned(bytes: Vec<u8>) -> Window<'a> {
         Window::whole(Src::Owned(bytes))
     }
@@ -341,12 +355,6 @@ impl<'a> Window<'a> {
         let line = lines.line_of(self.bytes(), self.base, at);
         self.lines.set(lines);
         line
-    }
-
-    /// The window's line cursor (tests check how much it scanned).
-    #[cfg(test)]
-    pub fn line_cursor(&self) -> LineCursor {
-        self.lines.get()
     }
 
     /// Reads more input, first dropping bytes before `keep_from`. Returns

@@ -188,7 +188,7 @@ fn print_summary(done: &Done<'_>) {
     }
     if report.skipped_by_prefilter > 0 {
         note.push_str(&format!(
-            " ({} lines ruled out by the prefilter without decoding)",
+            " ({} records ruled out by the prefilter without decoding)",
             report.skipped_by_prefilter
         ));
     }

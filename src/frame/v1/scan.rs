@@ -52,6 +52,15 @@ impl Walker {
         if depth == 0 && matches!(first, b'}' | b']' | b',' | b':') {
             return Err(self.unexpected(win, first, "a value"));
         }
+        if mode == Mode::Keep
+            && depth == 0
+            && matches!(first, b'{' | b'[')
+            && let Some(end) = self.skeleton.as_mut().and_then(|s| s.end_of(at))
+        {
+            // The skeleton found the same end this scan would (see
+            // `skeleton`): a record's bytes are the decoder's to read.
+            return self.finish_scan(win, (start, end), mode, None, None);
+        }
         let scalar = depth == 0 && !matches!(first, b'{' | b'[' | b'"');
         let mut check = (mode != Mode::Keep && depth == 0)
             .then(|| Validator::new(self.max_depth, self.lossy_utf8));

@@ -15,14 +15,14 @@
 /// Bit masks of one 64-byte block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Masks {
-    quote: u64,
-    backslash: u64,
+    pub(crate) quote: u64,
+    pub(crate) backslash: u64,
     /// `{ [`
-    open: u64,
+    pub(crate) open: u64,
     /// `} ]`
-    close: u64,
+    pub(crate) close: u64,
     /// `: ,`
-    punct: u64,
+    pub(crate) punct: u64,
 }
 
 fn masks_scalar(block: &[u8; 64]) -> Masks {
@@ -373,7 +373,7 @@ const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
 /// Characters escaped by a backslash (simdjson's escape scanner); carries
 /// the state of a backslash at the end of the previous block.
 #[inline(always)]
-fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
+pub(crate) fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
     if backslash == 0 {
         return std::mem::take(next_is_escaped);
     }
