@@ -32,7 +32,7 @@
 //! Chunks are cut where the byte before is not a backslash, so no escape
 //! spans a cut and each chunk's escapes are its own.
 
-use crate::json::index::{Kernel, dispatch, escaped};
+use crate::json::index::{Kernel, dispatch, string_blocks};
 use std::collections::{BTreeMap, VecDeque};
 
 /// No partner (a bracket whose match lies in another chunk).
@@ -116,35 +116,12 @@ fn index_generic<K: Kernel>(k: K, input: &[u8], start: usize, end: usize) -> Chu
     let mut guesses = [Guess::default(), Guess::default()];
     // Stacks of indexes into each guess's `opens`.
     let mut stacks: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-    let mut next_is_escaped = 0u64;
-    let mut in_string_carry = 0u64;
     let mut quotes_seen = 0u32;
-    let mut tail = [b' '; 64];
-    let mut at = 0;
-    while at < len {
-        let block: &[u8; 64] = match text.get(at..at + 64) {
-            Some(block) => block.try_into().expect("64 bytes"),
-            None => {
-                let rest = &text[at..len];
-                tail[..rest.len()].copy_from_slice(rest);
-                tail[rest.len()..].fill(b' ');
-                &tail
-            }
-        };
-        let valid = len - at;
-        let keep = if valid >= 64 {
-            !0u64
-        } else {
-            (1u64 << valid) - 1
-        };
-        let m = k.masks(block);
-        let quotes = m.quote & !escaped(m.backslash & keep, &mut next_is_escaped) & keep;
+    string_blocks(k, text, len, |at, m, quotes, inside, keep| {
         quotes_seen ^= quotes.count_ones() & 1;
-        // In a string under the first guess (an opening quote counts as
-        // inside, a closing one as outside; no bracket or backslash is a
-        // quote, so for them the second guess is the exact complement).
-        let inside = k.prefix_xor(quotes) ^ in_string_carry;
-        in_string_carry = ((inside as i64) >> 63) as u64;
+        // `inside` is the first guess's (an opening quote counts as
+        // inside, a closing one as outside); no bracket or backslash is a
+        // quote, so for them the second guess is the exact complement.
         let brackets = (m.open | m.close) & keep;
         if brackets != 0 {
             for (g, bits) in [brackets & !inside, brackets & inside]
@@ -182,8 +159,7 @@ fn index_generic<K: Kernel>(k: K, input: &[u8], start: usize, end: usize) -> Chu
                 }
             }
         }
-        at += 64;
-    }
+    });
     for (guess, stack) in guesses.iter_mut().zip(stacks) {
         guess.open_at_end = stack;
     }

@@ -373,7 +373,7 @@ const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
 /// Characters escaped by a backslash (simdjson's escape scanner); carries
 /// the state of a backslash at the end of the previous block.
 #[inline(always)]
-pub(crate) fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
+fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
     if backslash == 0 {
         return std::mem::take(next_is_escaped);
     }
@@ -411,6 +411,52 @@ impl StringState {
         self.in_string = b == b'"';
         true
     }
+}
+
+/// Walks `text[..len]` 64 bytes at a time: calls `f(at, masks, quotes,
+/// in_string, keep)` for the block at offset `at`, with its unescaped
+/// quotes, the bytes inside strings (an opening quote inside, a closing
+/// one outside; the text starts outside any string) and `keep`, the bits
+/// below `len`. Blocks may read past `len` up to the end of `text`
+/// (which saves copying the last partial block); bits from `len` on are
+/// cleared in `quotes` and must be in the other masks by the caller
+/// (`keep`). Returns the in-string carry at the end (0: outside).
+#[inline(always)]
+pub(crate) fn string_blocks<K: Kernel>(
+    k: K,
+    text: &[u8],
+    len: usize,
+    mut f: impl FnMut(usize, &Masks, u64, u64, u64),
+) -> u64 {
+    let len = len.min(text.len());
+    let mut next_is_escaped = 0u64;
+    let mut in_string_carry = 0u64;
+    let mut tail = [b' '; 64];
+    let mut at = 0;
+    while at < len {
+        let block: &[u8; 64] = match text.get(at..at + 64) {
+            Some(block) => block.try_into().expect("64 bytes"),
+            None => {
+                let rest = &text[at..len];
+                tail[..rest.len()].copy_from_slice(rest);
+                tail[rest.len()..].fill(b' ');
+                &tail
+            }
+        };
+        let valid = len - at;
+        let keep = if valid >= 64 {
+            !0u64
+        } else {
+            (1u64 << valid) - 1
+        };
+        let m = k.masks(block);
+        let quotes = m.quote & !escaped(m.backslash & keep, &mut next_is_escaped) & keep;
+        let in_string = k.prefix_xor(quotes) ^ in_string_carry;
+        in_string_carry = ((in_string as i64) >> 63) as u64;
+        f(at, &m, quotes, in_string, keep);
+        at += 64;
+    }
+    in_string_carry
 }
 
 /// A record's structural masks, one set of four `u64` per 64-byte block:
@@ -456,40 +502,17 @@ impl Blocks {
         let len = len.min(text.len());
         self.masks.clear();
         self.masks.reserve(len / 64 + 1);
-        let mut next_is_escaped = 0u64;
-        let mut in_string_carry = 0u64;
-        let mut tail = [b' '; 64];
-        let mut at = 0;
-        while at < len {
-            let block: &[u8; 64] = match text.get(at..at + 64) {
-                Some(block) => block.try_into().expect("64 bytes"),
-                None => {
-                    let rest = &text[at..len];
-                    tail[..rest.len()].copy_from_slice(rest);
-                    tail[rest.len()..].fill(b' ');
-                    &tail
-                }
-            };
-            let valid = len - at;
-            let keep = if valid >= 64 {
-                !0u64
-            } else {
-                (1u64 << valid) - 1
-            };
-            let m = k.masks(block);
-            let quotes = m.quote & !escaped(m.backslash, &mut next_is_escaped) & keep;
-            let in_string = k.prefix_xor(quotes) ^ in_string_carry;
-            in_string_carry = ((in_string as i64) >> 63) as u64;
+        let masks = &mut self.masks;
+        let carry = string_blocks(k, text, len, |_, m, quotes, in_string, keep| {
             let outside = !in_string & keep;
-            self.masks.push([
+            masks.push([
                 quotes,
                 m.open & outside,
                 m.close & outside,
                 m.punct & outside,
             ]);
-            at += 64;
-        }
-        in_string_carry == 0
+        });
+        carry == 0
     }
 
     /// The first position at or after `from` whose bit is set in one of
