@@ -6,46 +6,13 @@
 
 mod common;
 
+use common::seen::{Seen, seen_entity, seen_error};
 use common::{all_inputs, decompressed, filter_cases};
 use std::path::Path;
 use stream_chat_export::{
     Engine, Entity, Error, ErrorMode, Filter, FilterJob, Input, Job, Keep, MmapChoice, Out,
     Parallel, ReaderBuilder, Summary, summarize,
 };
-
-/// What a run delivered, comparable across executors.
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Entity {
-        offset: u64,
-        kind: String,
-        cid: Option<String>,
-        raw: Vec<u8>,
-    },
-    Error {
-        line: u64,
-        byte: u64,
-        message: String,
-    },
-}
-
-fn seen_entity(e: &Entity<'_>) -> Seen {
-    Seen::Entity {
-        offset: e.offset(),
-        kind: e.type_name().to_string(),
-        cid: e.cid().map(str::to_string),
-        raw: e.raw().to_vec(),
-    }
-}
-
-fn seen_error(e: &Error) -> Seen {
-    let p = e.position().expect("data errors have a position");
-    Seen::Error {
-        line: p.line,
-        byte: p.byte,
-        message: e.to_string(),
-    }
-}
 
 /// The sequential reader in yield mode, keeping what `keep` accepts.
 fn sequential(b: &ReaderBuilder, data: &[u8], keep: &dyn Fn(&Entity<'_>) -> bool) -> Vec<Seen> {

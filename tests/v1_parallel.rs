@@ -6,9 +6,11 @@
 //! cuts inside strings, escapes and backslash runs, and on damaged
 //! documents, where the index must fall silent rather than guess.
 
+mod common;
+
+use common::seen::{Seen, seen_entity, seen_error};
 use stream_chat_export::{
-    Engine, Entity, Error, ErrorMode, Filter, FilterJob, Format, Job, Keep, Out, Parallel,
-    ReaderBuilder,
+    Engine, Entity, ErrorMode, Filter, FilterJob, Format, Job, Keep, Out, Parallel, ReaderBuilder,
 };
 
 /// Delivers every entity, resolving channels (so cids compare exactly).
@@ -24,31 +26,6 @@ impl Job for All {
     }
 }
 
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Entity {
-        offset: u64,
-        kind: String,
-        cid: Option<String>,
-        raw: Vec<u8>,
-    },
-    Error(u64, u64, String),
-}
-
-fn entity(e: &Entity<'_>) -> Seen {
-    Seen::Entity {
-        offset: e.offset(),
-        kind: e.type_name().to_string(),
-        cid: e.cid().map(str::to_string),
-        raw: e.raw().to_vec(),
-    }
-}
-
-fn error(e: &Error) -> Seen {
-    let p = e.position().expect("data errors have a position");
-    Seen::Error(p.line, p.byte, e.to_string())
-}
-
 fn builder() -> ReaderBuilder {
     let mut b = ReaderBuilder::new();
     b.errors(ErrorMode::Yield);
@@ -60,9 +37,9 @@ fn sequential(doc: &[u8], keep: &dyn Fn(&Entity<'_>) -> bool) -> (Vec<Seen>, For
     let mut out = Vec::new();
     for item in reader.by_ref() {
         match item {
-            Ok(e) if keep(&e) => out.push(entity(&e)),
+            Ok(e) if keep(&e) => out.push(seen_entity(&e)),
             Ok(_) => {}
-            Err(e) => out.push(error(&e)),
+            Err(e) => out.push(seen_error(&e)),
         }
     }
     let format = reader.reader().map_or(Format::Empty, |r| r.format());
@@ -85,8 +62,8 @@ fn parallel<J: Job<Partial = ()>>(
         .builder(&b)
         .slice(doc, |o| {
             match o {
-                Out::Entity(e) => out.push(entity(&e)),
-                Out::Error(e) => out.push(error(&e)),
+                Out::Entity(e) => out.push(seen_entity(&e)),
+                Out::Error(e) => out.push(seen_error(&e)),
                 Out::Partial(()) => {}
             }
             Ok(())

@@ -11,6 +11,8 @@
 //!   crate's entities against it.
 #![allow(dead_code)]
 
+pub mod seen;
+
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::cell::RefCell;
