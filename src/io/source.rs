@@ -339,6 +339,30 @@ impl<'a> Window<'a> {
             .and_then(|i| self.bytes().get(i as usize).copied())
     }
 
+    /// Asks the CPU to bring the cache line holding absolute offset `at`
+    /// closer, if it is held; a hint with no effect on results.
+    #[inline]
+    pub fn prefetch(&self, at: u64) {
+        let Some(i) = at.checked_sub(self.base) else {
+            return;
+        };
+        let Some(byte) = self.bytes().get(i as usize) else {
+            return;
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // SAFETY: SSE is part of x86_64; a prefetch reads nothing the
+            // program sees, and the address is inside the held bytes.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast::<i8>())
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = byte;
+    }
+
     /// Bytes `[start, end)` by absolute offset. Both must be held.
     #[inline]
     pub fn range(&self, start: u64, end: u64) -> &[u8] {

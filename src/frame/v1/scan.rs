@@ -55,7 +55,8 @@ impl Walker {
         if mode == Mode::Keep
             && depth == 0
             && matches!(first, b'{' | b'[')
-            && let Some(end) = self.skeleton.as_mut().and_then(|s| s.end_of(at))
+            && let Some(end) = (self.skeleton.as_mut())
+                .and_then(|s| s.end_of(at, |upcoming| win.prefetch(upcoming)))
         {
             // The skeleton found the same end this scan would (see
             // `skeleton`): a record's bytes are the decoder's to read.

@@ -42,6 +42,14 @@ const NONE: u32 = u32::MAX;
 /// tracks; deeper documents are scanned by the walker past that point.
 const MAX_OPEN: usize = 4096;
 
+/// How far past a value `end_of` answers for it names the starts of the
+/// values that follow at its level, for the caller to prefetch. The
+/// walker jumps from record to record, touching one cache line of each
+/// (about a kilobyte apart), so the hardware prefetcher never sees a
+/// stream, and the lines indexed a batch earlier have left the cache:
+/// without this, the framing thread waits on memory at every record.
+const PREFETCH_DISTANCE: u32 = 64 << 10;
+
 /// An opening bracket of a chunk: its offset in the chunk and the offset
 /// of the bracket closing it, when that is in the chunk too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +187,9 @@ struct Kept {
     opens: Vec<Open>,
     /// `opens` before this index have been passed by the walker.
     cursor: usize,
+    /// The last of `opens` named for prefetching: each following value is
+    /// named once.
+    named: usize,
 }
 
 /// The indexed part of a document: chunks pushed in order, answering
@@ -273,6 +284,7 @@ impl Skeleton {
             end: chunk_end,
             opens: guess.opens,
             cursor: 0,
+            named: 0,
         });
         if stop != u64::MAX {
             self.valid_to = stop;
@@ -281,8 +293,11 @@ impl Skeleton {
 
     /// The end (one past the closing bracket) of the value opening at
     /// `open`, if the skeleton knows it. Calls must come in increasing
-    /// order of `open`: what lies before it is forgotten.
-    pub(crate) fn end_of(&mut self, open: u64) -> Option<u64> {
+    /// order of `open`: what lies before it is forgotten. `upcoming` is
+    /// told where the values that follow it at its level start (up to
+    /// [`PREFETCH_DISTANCE`] ahead, each once): where the walker will
+    /// look next, worth fetching into the cache now.
+    pub(crate) fn end_of(&mut self, open: u64, upcoming: impl FnMut(u64)) -> Option<u64> {
         if open >= self.valid_to || open >= self.indexed {
             return None;
         }
@@ -297,16 +312,62 @@ impl Skeleton {
         }
         let chunk = self.chunks.front_mut()?;
         let rel = open.checked_sub(chunk.start)?;
-        let rest = &chunk.opens[chunk.cursor..];
-        let i = chunk.cursor + rest.partition_point(|o| (o.at as u64) < rel);
+        let i = chunk.cursor + gallop(&chunk.opens[chunk.cursor..], rel);
         chunk.cursor = i;
-        let found = chunk.opens.get(i).filter(|o| o.at as u64 == rel)?;
+        let found = *chunk.opens.get(i).filter(|o| o.at as u64 == rel)?;
+        chunk.name_siblings(i, upcoming);
         let close = if found.close != NONE {
             chunk.start + found.close as u64
         } else {
             *self.across.get(&open)?
         };
         (close < self.valid_to).then_some(close + 1)
+    }
+}
+
+/// The number of `opens` before offset `rel`. The asked bracket is
+/// usually a few past the cursor: doubling steps from the start keep the
+/// search on the lines next to it (a plain binary search over the rest
+/// of the chunk misses the cache at every step).
+fn gallop(opens: &[Open], rel: u64) -> usize {
+    let before = |i: usize| u64::from(opens[i].at) < rel;
+    let mut bound = 1;
+    while bound < opens.len() && before(bound - 1) {
+        bound *= 2;
+    }
+    let low = bound / 2;
+    let high = bound.min(opens.len());
+    low + opens[low..high].partition_point(|o| u64::from(o.at) < rel)
+}
+
+impl Kept {
+    /// Names the starts of the values after `opens[i]` at its level (the
+    /// first bracket past each one's close), up to [`PREFETCH_DISTANCE`]
+    /// past `opens[i]`, skipping those named before. Only a hint: a
+    /// value closing in a later chunk ends the chain.
+    fn name_siblings(&mut self, i: usize, mut upcoming: impl FnMut(u64)) {
+        if self.named < i {
+            self.named = i;
+        }
+        let limit = self.opens[i].at.saturating_add(PREFETCH_DISTANCE);
+        loop {
+            let last = self.opens[self.named];
+            if last.close == NONE || last.at >= limit {
+                return;
+            }
+            // The nested brackets of `last` lie before its close: a few,
+            // read in order (a binary search over the rest of the chunk
+            // would touch lines all over it).
+            let mut next = self.named + 1;
+            while self.opens.get(next).is_some_and(|o| o.at < last.close) {
+                next += 1;
+            }
+            let Some(sibling) = self.opens.get(next) else {
+                return;
+            };
+            self.named = next;
+            upcoming(self.start + u64::from(sibling.at));
+        }
     }
 }
 

@@ -43,7 +43,7 @@ fn walker_ends(doc: &[u8]) -> Vec<(u64, Option<u64>)> {
 
 /// Indexes `doc` in chunks of `size` with kernel `k`, pushing each chunk
 /// as soon as it is indexed, and asks for every opening bracket's end.
-fn skeleton_ends<K: Kernel>(k: K, doc: &[u8], size: usize) -> Vec<(u64, Option<u64>)> {
+fn skeleton_ends<K: Kernel>(k: K, doc: &[u8], size: usize, valid: bool) -> Vec<(u64, Option<u64>)> {
     let mut skeleton = Skeleton::new(0);
     // Indexed a few chunks at a time, as the engine does, each call
     // starting where the last one's cuts ended.
@@ -56,23 +56,39 @@ fn skeleton_ends<K: Kernel>(k: K, doc: &[u8], size: usize) -> Vec<(u64, Option<u
         }
     }
     assert_eq!(skeleton.indexed(), doc.len() as u64);
-    walker_ends(doc)
-        .into_iter()
-        .map(|(open, _)| (open, skeleton.end_of(open)))
-        .collect()
+    let opens = walker_ends(doc);
+    let mut named = Vec::new();
+    let ends = (opens.iter())
+        .map(|&(open, _)| (open, skeleton.end_of(open, |at| named.push(at))))
+        .collect();
+    // Prefetch hints: each named once, in order; in valid JSON, opening
+    // brackets of the document (past an error they are only guesses).
+    assert!(
+        named.windows(2).all(|w| w[0] < w[1]),
+        "named twice or out of order"
+    );
+    for at in named.into_iter().filter(|_| valid) {
+        assert!(
+            opens.binary_search_by_key(&at, |&(o, _)| o).is_ok(),
+            "{at} opens nothing"
+        );
+    }
+    ends
 }
 
 fn check(doc: &[u8], valid: bool) {
     let want = walker_ends(doc);
     for size in [1, 2, 3, 7, 63, 64, 65, 128, 200, 1 << 20] {
         for (kernel, got) in [
-            ("scalar", skeleton_ends(Scalar, doc, size)),
+            ("scalar", skeleton_ends(Scalar, doc, size, valid)),
             ("chosen", {
                 let mut skeleton = Skeleton::new(0);
                 for (s, e) in cuts(doc, 0, doc.len(), size) {
                     skeleton.push(index_chunk(doc, s, e));
                 }
-                want.iter().map(|&(o, _)| (o, skeleton.end_of(o))).collect()
+                want.iter()
+                    .map(|&(o, _)| (o, skeleton.end_of(o, |_| {})))
+                    .collect()
             }),
         ] {
             for (&(open, w), &(_, g)) in want.iter().zip(&got) {
@@ -87,6 +103,29 @@ fn check(doc: &[u8], valid: bool) {
             }
         }
     }
+}
+
+#[test]
+fn names_the_values_that_follow_at_the_same_level() {
+    let doc = br#"[{"a":1},{"b":[2,{"x":[]}]},"s",{"c":"{"},[3]]"#;
+    let mut skeleton = Skeleton::new(0);
+    skeleton.push(index_chunk(doc, 0, doc.len()));
+    let starts = |text: &str| -> u64 {
+        let at = doc.windows(text.len()).position(|w| w == text.as_bytes());
+        at.expect("in the document") as u64
+    };
+    let mut named = Vec::new();
+    assert_eq!(
+        skeleton.end_of(1, |at| named.push(at)),
+        Some(starts(r#",{"b""#))
+    );
+    // The elements after the first, skipping the nested brackets and the
+    // string: each once.
+    let want = vec![starts(r#"{"b""#), starts(r#"{"c""#), starts("[3]")];
+    assert_eq!(named, want);
+    named.clear();
+    skeleton.end_of(starts(r#"{"b""#), |at| named.push(at));
+    assert_eq!(named, Vec::<u64>::new(), "already named");
 }
 
 #[test]
@@ -170,12 +209,12 @@ fn forgets_what_the_walker_passed() {
         skeleton.push(index_chunk(&doc, s, e));
     }
     let last = doc.len() as u64 - 3;
-    assert_eq!(skeleton.end_of(last), Some(last + 2));
+    assert_eq!(skeleton.end_of(last, |_| {}), Some(last + 2));
     assert_eq!(
         skeleton.chunks.len(),
         1,
         "chunks before the walker are dropped"
     );
     // Asked out of order, it no longer knows: it never guesses.
-    assert_eq!(skeleton.end_of(1), None);
+    assert_eq!(skeleton.end_of(1, |_| {}), None);
 }
