@@ -44,6 +44,8 @@ SINCE=2024-03-01T00:00:00Z
 UNTIL=2024-04-01T00:00:00Z
 
 mkdir -p "$DATA/hyperfine" "$DATA/out"
+# shellcheck source=bench/pin.sh
+. bench/pin.sh
 FILE="$DATA/export-v2-$SIZE-seed$SEED.jsonl"
 GEN_STATS="$FILE.stats.json"
 CLI=target/release/stream-chat-export
@@ -65,6 +67,7 @@ apt_install() {
 }
 has jq || { log "installing jq"; apt_install jq; }
 has hyperfine || { log "installing hyperfine"; apt_install hyperfine; }
+has vmtouch || { log "installing vmtouch"; apt_install vmtouch || true; }
 [ -x /usr/bin/time ] || { log "installing time"; apt_install time; }
 has python3 || { log "installing python3"; apt_install python3 python3-venv; }
 
@@ -173,6 +176,8 @@ QNAME=([1]="count per kind" [2]="messages of $USER_ID" [3]="messages per channel
 # ---------------------------------------------------------------- run ----
 log "warming the page cache"
 cat "$FILE" >/dev/null
+pin "$FILE"
+log "$PIN_STATE"
 
 SEP=$'\x1f'
 ROWS=()     # tool, query, median, rss, answer; separated by $SEP
@@ -259,7 +264,7 @@ EXPECT=$(jq -r '"per kind: " + (.counts | to_entries | map("\(.key) \(.value)") 
     OURS_VERSION="(not built)"
     [ "$OURS" = 1 ] && OURS_VERSION=$("$CLI" --version 2>/dev/null | head -n1 || echo "(no --version)")
     echo "- Tools: our CLI $OURS_VERSION; $(jq --version)$([ -n "$JAQ" ] && echo "; $($JAQ --version)")$([ -n "${DUCKDB_VERSION:-}" ] && echo "; duckdb $DUCKDB_VERSION (Python, threads=$THREADS)"); $(hyperfine --version)"
-    echo "- Method: page cache warmed; \`hyperfine --warmup 1 --runs $RUNS\`, median wall time; GB/s = file bytes / median / 1e9;"
+    echo "- Method: page cache warmed, input $PIN_STATE; \`hyperfine --warmup 1 --runs $RUNS\`, median wall time; GB/s = file bytes / median / 1e9;"
     echo "  \"x ours\" = tool median / our CLI's median on the same query (> 1: slower than ours);"
     echo "  peak RSS = \`/usr/bin/time -f %M\` of one extra run (the largest process of a pipeline; for mmap-based tools,"
     echo "  our CLI included, RSS counts the file pages mapped and touched, so it can approach the file size without"

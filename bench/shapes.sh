@@ -50,6 +50,8 @@ GEN=$TARGET/release/examples/generate
 log() { echo "== $*" >&2; }
 has() { command -v "$1" >/dev/null 2>&1; }
 mkdir -p "$DATA/hyperfine" "$DATA/out"
+# shellcheck source=bench/pin.sh
+. bench/pin.sh
 
 # ------------------------------------------------------------ install ----
 SUDO=""
@@ -64,6 +66,7 @@ apt_install() {
 }
 has jq || { log "installing jq"; apt_install jq; }
 has hyperfine || { log "installing hyperfine"; apt_install hyperfine; }
+has vmtouch || { log "installing vmtouch"; apt_install vmtouch || true; }
 has python3 || { log "installing python3"; apt_install python3 python3-venv; }
 
 VENV="$DATA/venv"
@@ -208,6 +211,9 @@ for shape in $SHAPES; do
     fi
     log "$shape: warming the page cache"
     cat "$f" >/dev/null
+    pin "$f"
+    pinned=$PIN_STATE
+    log "$shape: $pinned"
 
     labels=() answers=() hf_args=()
     i=0
@@ -236,7 +242,7 @@ for shape in $SHAPES; do
         bytes=$(stat -c %s "$f")
         desc=$(jq -r '"\(.format), profile \(.profile // "default"), \(.bytes) bytes uncompressed, \(.lines) lines; counts: "
             + (.counts | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", "))' "$st")
-        echo "## $shape: \`$(basename "$f")\` ($bytes bytes on disk; $desc)"
+        echo "## $shape: \`$(basename "$f")\` ($bytes bytes on disk, $pinned; $desc)"
         echo
         echo "| command | median s | x wc -l | answer |"
         echo "|---|---:|---:|---|"
@@ -255,5 +261,6 @@ for shape in $SHAPES; do
             printf '| `%s` | %.3f | %s | %s |\n' "$cell" "$median" "$ratio" "${answers[$k]}"
         done
     } | tee -a "$REPORT"
+    unpin
 done
 log "written to $REPORT"
