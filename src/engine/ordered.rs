@@ -62,13 +62,20 @@ impl<'f, J: Job> Ordered<'f, J> {
             // own, delivered after the chunk's.
             let mut late: Option<J::Partial> = None;
             let mut errors = chunk.errors.into_iter().peekable();
+            let mut entities = chunk.entities.into_iter();
+            let mut next_entity = || {
+                entities
+                    .next()
+                    .expect("an entity for each item that has one")
+            };
             for (i, item) in chunk.items.into_iter().enumerate() {
                 while let Some(error) = errors.next_if(|e| e.after <= i) {
                     self.chunk_error(input, error, sink)?;
                 }
                 match item {
-                    Item::Deliver(e) => sink(Out::Entity(e))?,
-                    Item::Undecided(mut e) => {
+                    Item::Deliver => sink(Out::Entity(next_entity()))?,
+                    Item::Undecided => {
+                        let mut e = next_entity();
                         self.context.resolve(&mut e, &mut self.report);
                         let partial = late.get_or_insert_with(Default::default);
                         if self.job.entity(&e, partial) == Keep::Deliver {
