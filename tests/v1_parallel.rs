@@ -256,3 +256,107 @@ fn user_filter_agrees() {
         }
     }
 }
+
+/// The time prefilter on documents: only records holding a `created_at`
+/// that may be in the window are decoded (nested ones count, so do
+/// escapes that could spell the key), and the entities are the sequential
+/// reader's.
+#[test]
+fn time_filter_agrees() {
+    let channels: Vec<String> = (0..3)
+        .map(|c| {
+            let mut doc = channel_object(c, 27, c == 1);
+            if c == 0 {
+                // A nested time in the window on messages outside it.
+                doc = doc.replace(
+                    r#""user":{"id":"user-1","#,
+                    r#""user":{"created_at":"2024-03-04T00:00:00Z","id":"user-1","#,
+                );
+            }
+            if c == 2 {
+                // The key spelled with an escape, and a time with an offset
+                // that is inside the window in UTC only.
+                doc = doc
+                    .replacen(
+                        r#""created_at":"2024-03-05"#,
+                        r#""cr\u0065ated_at":"2024-03-05"#,
+                        2,
+                    )
+                    .replacen(
+                        r#""created_at":"2024-03-02T10:00:00Z""#,
+                        r#""created_at":"2024-03-02T23:30:00-01:00""#,
+                        1,
+                    );
+            }
+            doc
+        })
+        .collect();
+    let array = format!("[{}]", channels.join(","));
+    let _: serde_json::Value = serde_json::from_str(&array).expect("valid JSON");
+    let mut filter = Filter::new();
+    filter
+        .since("2024-03-03T00:00:00Z")
+        .unwrap()
+        .until("2024-03-06T00:00:00Z")
+        .unwrap();
+    let (want, _) = sequential(array.as_bytes(), &|e| filter.matches(e));
+    assert!(want.len() > 10, "the window keeps something");
+    assert!(
+        want.iter().any(|s| matches!(s, Seen::Entity { raw, .. } if String::from_utf8_lossy(raw).contains("-01:00"))),
+        "the offset time is in the window"
+    );
+    let job = FilterJob::new(filter.clone());
+    for &chunk in CHUNKS {
+        for threads in [1, 2] {
+            let mut p = Parallel::new();
+            p.threads(threads).chunk_size(chunk);
+            let engine = Engine::new(&p).unwrap();
+            let mut got = Vec::new();
+            let outcome = engine
+                .run(&job)
+                .builder(&builder())
+                .slice(array.as_bytes(), |o| {
+                    match o {
+                        Out::Entity(e) => got.push(seen_entity(&e)),
+                        Out::Error(e) => got.push(seen_error(&e)),
+                        Out::Partial(()) => {}
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let what = format!("{threads} threads, chunk {chunk}");
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (g, w) in got.iter().zip(&want) {
+                match (g, w) {
+                    (
+                        Seen::Entity {
+                            cid: gc,
+                            offset: go,
+                            raw: gr,
+                            ..
+                        },
+                        Seen::Entity {
+                            cid: wc,
+                            offset: wo,
+                            raw: wr,
+                            ..
+                        },
+                    ) => {
+                        assert_eq!((go, gr), (wo, wr), "{what}");
+                        // Inherited channels stay unresolved (no channel
+                        // predicate), never another channel.
+                        assert!(gc.is_none() || gc == wc, "{what}");
+                    }
+                    _ => assert_eq!(g, w, "{what}"),
+                }
+            }
+            // The prefilter did its work: most records never decoded.
+            assert!(
+                outcome.report.skipped_by_prefilter > outcome.report.entities,
+                "{what}: {} skipped, {} decoded",
+                outcome.report.skipped_by_prefilter,
+                outcome.report.entities
+            );
+        }
+    }
+}

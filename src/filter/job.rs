@@ -103,15 +103,15 @@ impl CandidateSearch for ByteSearch {
     }
 
     fn hits(&self, text: &[u8], f: &mut dyn FnMut(usize)) -> bool {
-        match self {
-            // Only an id search knows where its matches are; a time
-            // window's candidates are lines.
-            ByteSearch::Users(p) => {
-                p.hits_counting(text, false).0.into_iter().for_each(f);
-                true
-            }
-            ByteSearch::Time(_) => false,
-        }
+        let hits = match self {
+            ByteSearch::Users(p) => p.hits_counting(text, false).0,
+            // The `created_at` keys whose values may be in the window: in
+            // a v1 document, a message or member holding none is out of
+            // it, as a line is.
+            ByteSearch::Time(p) => p.hits_counting(text).0,
+        };
+        hits.into_iter().for_each(f);
+        true
     }
 }
 

@@ -84,14 +84,12 @@ impl TimePrefilter {
         None
     }
 
-    /// Calls `f(start, end)` for each line of `text` that may hold a
-    /// record in the window (`end` before its `\n`), in order, once each;
-    /// returns the number of `\n` in `text`.
-    pub(crate) fn candidate_lines_counting(
-        &self,
-        text: &[u8],
-        mut f: impl FnMut(usize, usize),
-    ) -> u64 {
+    /// The places in `text` that may make a record a candidate, sorted:
+    /// each occurrence of the key whose value may lie in the window, and
+    /// each escape that could spell a character of the key. A record
+    /// (a line, or a v1 document's message or member) holding none of
+    /// them cannot be in the window. Also the number of `\n` in `text`.
+    pub(crate) fn hits_counting(&self, text: &[u8]) -> (Vec<usize>, u64) {
         let mut hits: Vec<usize> = Vec::new();
         let mut escapes: Vec<usize> = Vec::new();
         let newlines = self.key.find_counting(text, Some(&mut escapes), |at| {
@@ -105,6 +103,18 @@ impl TimePrefilter {
             hits.extend(escapes);
             hits.sort_unstable();
         }
+        (hits, newlines)
+    }
+
+    /// Calls `f(start, end)` for each line of `text` that may hold a
+    /// record in the window (`end` before its `\n`), in order, once each;
+    /// returns the number of `\n` in `text`.
+    pub(crate) fn candidate_lines_counting(
+        &self,
+        text: &[u8],
+        mut f: impl FnMut(usize, usize),
+    ) -> u64 {
+        let (hits, newlines) = self.hits_counting(text);
         let mut covered = 0;
         for hit in hits {
             if hit < covered {
