@@ -11,6 +11,7 @@ mod common;
 use common::seen::{Seen, seen_entity, seen_error};
 use stream_chat_export::{
     Engine, Entity, ErrorMode, Filter, FilterJob, Format, Job, Keep, Out, Parallel, ReaderBuilder,
+    Report,
 };
 
 /// Delivers every entity, resolving channels (so cids compare exactly).
@@ -52,6 +53,17 @@ fn parallel<J: Job<Partial = ()>>(
     threads: usize,
     chunk: usize,
 ) -> (Vec<Seen>, Format) {
+    let (seen, format, _) = parallel_report(job, doc, threads, chunk);
+    (seen, format)
+}
+
+/// [`parallel`], with the run's report.
+fn parallel_report<J: Job<Partial = ()>>(
+    job: &J,
+    doc: &[u8],
+    threads: usize,
+    chunk: usize,
+) -> (Vec<Seen>, Format, Report) {
     let mut p = Parallel::new();
     p.threads(threads).chunk_size(chunk);
     let engine = Engine::new(&p).unwrap();
@@ -69,7 +81,40 @@ fn parallel<J: Job<Partial = ()>>(
             Ok(())
         })
         .unwrap();
-    (out, outcome.format)
+    (out, outcome.format, outcome.report)
+}
+
+/// A filtered parallel run's entities against the sequential reader's:
+/// the same records at the same offsets; inherited channels resolved the
+/// same when `resolved`, else unresolved or equal (never another one).
+fn same_filtered(got: &[Seen], want: &[Seen], resolved: bool, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        match (g, w) {
+            (
+                Seen::Entity {
+                    cid: gc,
+                    offset: go,
+                    raw: gr,
+                    ..
+                },
+                Seen::Entity {
+                    cid: wc,
+                    offset: wo,
+                    raw: wr,
+                    ..
+                },
+            ) => {
+                assert_eq!((go, gr), (wo, wr), "{what}");
+                if resolved {
+                    assert_eq!(gc, wc, "{what}");
+                } else {
+                    assert!(gc.is_none() || gc == wc, "{what}");
+                }
+            }
+            _ => assert_eq!(g, w, "{what}"),
+        }
+    }
 }
 
 const CHUNKS: &[usize] = &[1, 2, 7, 64, 100, 4096, 1 << 20];
@@ -224,34 +269,7 @@ fn user_filter_agrees() {
             assert!(want.len() > 10, "the filter keeps something");
             for &chunk in CHUNKS {
                 let (got, _) = parallel(&job, array.as_bytes(), 2, chunk);
-                assert_eq!(got.len(), want.len(), "{users:?}, chunk {chunk}");
-                for (g, w) in got.iter().zip(&want) {
-                    match (g, w) {
-                        (
-                            Seen::Entity {
-                                cid: gc,
-                                offset: go,
-                                raw: gr,
-                                ..
-                            },
-                            Seen::Entity {
-                                cid: wc,
-                                offset: wo,
-                                raw: wr,
-                                ..
-                            },
-                        ) => {
-                            assert_eq!((go, gr), (wo, wr), "{users:?}, chunk {chunk}");
-                            // Unresolved unless asked, never another channel.
-                            if resolve {
-                                assert_eq!(gc, wc, "{users:?}, chunk {chunk}");
-                            } else {
-                                assert!(gc.is_none() || gc == wc, "{users:?}, chunk {chunk}");
-                            }
-                        }
-                        _ => assert_eq!(g, w),
-                    }
-                }
+                same_filtered(&got, &want, resolve, &format!("{users:?}, chunk {chunk}"));
             }
         }
     }
@@ -308,54 +326,15 @@ fn time_filter_agrees() {
     let job = FilterJob::new(filter.clone());
     for &chunk in CHUNKS {
         for threads in [1, 2] {
-            let mut p = Parallel::new();
-            p.threads(threads).chunk_size(chunk);
-            let engine = Engine::new(&p).unwrap();
-            let mut got = Vec::new();
-            let outcome = engine
-                .run(&job)
-                .builder(&builder())
-                .slice(array.as_bytes(), |o| {
-                    match o {
-                        Out::Entity(e) => got.push(seen_entity(&e)),
-                        Out::Error(e) => got.push(seen_error(&e)),
-                        Out::Partial(()) => {}
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            let (got, _, report) = parallel_report(&job, array.as_bytes(), threads, chunk);
             let what = format!("{threads} threads, chunk {chunk}");
-            assert_eq!(got.len(), want.len(), "{what}");
-            for (g, w) in got.iter().zip(&want) {
-                match (g, w) {
-                    (
-                        Seen::Entity {
-                            cid: gc,
-                            offset: go,
-                            raw: gr,
-                            ..
-                        },
-                        Seen::Entity {
-                            cid: wc,
-                            offset: wo,
-                            raw: wr,
-                            ..
-                        },
-                    ) => {
-                        assert_eq!((go, gr), (wo, wr), "{what}");
-                        // Inherited channels stay unresolved (no channel
-                        // predicate), never another channel.
-                        assert!(gc.is_none() || gc == wc, "{what}");
-                    }
-                    _ => assert_eq!(g, w, "{what}"),
-                }
-            }
+            same_filtered(&got, &want, false, &what);
             // The prefilter did its work: most records never decoded.
             assert!(
-                outcome.report.skipped_by_prefilter > outcome.report.entities,
+                report.skipped_by_prefilter > report.entities,
                 "{what}: {} skipped, {} decoded",
-                outcome.report.skipped_by_prefilter,
-                outcome.report.entities
+                report.skipped_by_prefilter,
+                report.entities
             );
         }
     }
