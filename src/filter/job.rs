@@ -8,11 +8,13 @@ use crate::model::entity::Entity;
 /// A [`Filter`] compiled for the [`Engine`](crate::Engine): its matches are
 /// delivered ([`Out::Entity`](crate::Out::Entity)) in input order.
 ///
-/// Lines that cannot match are ruled out from their raw bytes when the
+/// Records that cannot match are ruled out from their raw bytes when the
 /// engine allows it ([`Parallel::prefilter`](crate::Parallel::prefilter)):
-/// a user filter searches for the ids first, a kind or time filter reads a
-/// line's kind and `created_at` from its structural index. The entities
-/// delivered are the same either way.
+/// a user filter searches for the quoted ids, a time filter for the
+/// `created_at` keys whose values may lie in the window (both for lines
+/// and for the messages and members of a v1 document), and a kind filter
+/// reads a line's kind from its structural index. The entities delivered
+/// are the same either way.
 ///
 /// Inherited channels (members, read states, reactions without a `cid`)
 /// are resolved when the filter has a channel predicate, or when asked
