@@ -48,10 +48,20 @@ fn day_of(created_at: Option<&str>) -> String {
 /// Converts `path`; `workers`: rows built on the engine's workers
 /// (`ParquetWriter::convert`), else on the sink (`TablesConverter::run`).
 fn convert(path: &Path, out: &Path, small: bool, workers: bool) -> Option<TablesSummary> {
+    convert_with(path, out, small.then_some(3000), workers)
+}
+
+/// As [`convert`], with a buffer of `buffer` bytes (row groups of 700).
+fn convert_with(
+    path: &Path,
+    out: &Path,
+    buffer: Option<usize>,
+    workers: bool,
+) -> Option<TablesSummary> {
     let engine = Engine::new(Parallel::new().threads(2).chunk_size(64)).unwrap();
     let mut w = ParquetWriter::create(out).unwrap();
-    if small {
-        w.buffer_bytes(3000).row_group_bytes(700);
+    if let Some(bytes) = buffer {
+        w.buffer_bytes(bytes).row_group_bytes(700);
     }
     let converter = TablesConverter::new(Filter::new());
     let inputs = [path.to_path_buf()];
@@ -294,4 +304,49 @@ fn small_buffers_split_days_into_files_and_row_groups() {
         }
     }
     assert!(groups as u64 > messages.files, "row groups {groups}");
+}
+
+#[test]
+fn a_full_buffer_writes_the_largest_days_and_keeps_small_ones() {
+    // One channel, then a day of messages far past the buffer with a
+    // user now and then: each full buffer writes the messages' day, never
+    // the small tables, which end as one file each; every row is written
+    // once.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.jsonl");
+    let mut text = String::new();
+    text.push_str(r#"{"type":"channel","item":{"cid":"messaging:a","id":"a","type":"messaging","created_at":"2024-01-05T00:00:00Z"}}"#);
+    text.push('\n');
+    for i in 0..400 {
+        if i % 50 == 0 {
+            text.push_str(&format!(
+                r#"{{"type":"user","item":{{"id":"u{i}","created_at":"2024-01-06T00:00:00Z"}}}}"#
+            ));
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            r#"{{"type":"message","item":{{"id":"m{i}","cid":"messaging:a","user":{{"id":"u1"}},"text":"hello {i}","created_at":"2024-03-01T10:{:02}:{:02}Z"}}}}"#,
+            i / 60,
+            i % 60
+        ));
+        text.push('\n');
+    }
+    std::fs::write(&path, &text).unwrap();
+    for workers in [false, true] {
+        let out = dir.path().join(format!("pq-{workers}"));
+        let summary = convert_with(&path, &out, Some(40_000), workers).unwrap();
+        let messages = &summary.tables["messages"];
+        assert_eq!(messages.rows, 400);
+        assert!(messages.files > 2, "{messages:?}");
+        for (small, rows) in [("channels", 1), ("users", 8)] {
+            let t = &summary.tables[small];
+            assert_eq!((t.rows, t.files), (rows, 1), "{small}: {t:?}");
+        }
+        let read: usize = read_dataset(&out)
+            .into_iter()
+            .filter(|(table, ..)| table == "messages")
+            .map(|(_, _, _, rows)| rows.len())
+            .sum();
+        assert_eq!(read, 400);
+    }
 }
