@@ -37,6 +37,14 @@ pub(super) fn top<'a>(
     let want = Want::new(text, extras);
     object(&mut s, text, 1, &mut fields, Some(&mut hook), &want)?;
     s.end().ok()?;
+    if !s.spaced {
+        fields.shapes.compact = true;
+        for payload in [&mut hook.item, &mut hook.data] {
+            if let Some((Payload::Object(inner), _)) = payload {
+                inner.shapes.compact = true;
+            }
+        }
+    }
     let (item, item_span) = hook.item.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     let (data, data_span) = hook.data.map_or((None, None), |(p, r)| (Some(p), Some(r)));
     Some(TopFields {
@@ -59,6 +67,7 @@ pub(super) fn nested<'a>(
     let mut fields = RawFields::default();
     object(&mut s, text, 1, &mut fields, None, &Want::new(text, extras))?;
     s.end().ok()?;
+    fields.shapes.compact = !s.spaced;
     Some(fields)
 }
 

@@ -34,6 +34,11 @@ fn check(record: &[u8]) -> usize {
         for r in repairs {
             let fast = decode_record_by(record, 11, hint, r, Path::Fast);
             let serde = decode_record_by(record, 11, hint, r, Path::Serde);
+            if let Ok(Decoded::Entity(e)) = &fast
+                && e.compact.0
+            {
+                assert_eq!(minified(e.raw()), e.raw(), "claimed compact");
+            }
             match (&fast, &serde) {
                 (Ok(f), _) => super::agree(f, &serde),
                 (Err(a), Err(b)) => {
@@ -54,6 +59,46 @@ fn check(record: &[u8]) -> usize {
         }
     }
     fast_hits
+}
+
+fn minified(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::output::minify(json, &mut out);
+    out
+}
+
+#[test]
+fn compact_means_no_whitespace_outside_strings() {
+    let compact = |line: &str| match decode_record_by(
+        line.as_bytes(),
+        0,
+        Hint::Record,
+        Repairs::default(),
+        Path::Fast,
+    ) {
+        Ok(Decoded::Entity(e)) => e.compact.0,
+        other => panic!("{other:?}"),
+    };
+    assert!(compact(
+        r#"{"type":"message","item":{"id":"m 1","text":"a b"}}"#
+    ));
+    assert!(!compact(
+        r#"{"type":"message","item":{"id":"m1", "text":"ab"}}"#
+    ));
+    assert!(!compact(
+        r#"{"type":"message","item":{"id":"m1","x":[1,2 ]}}"#
+    ));
+    // Whitespace in the envelope only: not claimed either (always safe).
+    assert!(!compact(r#"{"type": "message","item":{"id":"m1"}}"#));
+    // The serde path never claims it.
+    let serde = decode_record_by(
+        br#"{"type":"message","item":{"id":"m1"}}"#,
+        0,
+        Hint::Record,
+        Repairs::default(),
+        Path::Serde,
+    );
+    assert!(matches!(serde, Ok(Decoded::Entity(e)) if !e.compact.0));
 }
 
 fn files(dir: &FsPath, out: &mut Vec<Vec<u8>>) {

@@ -124,6 +124,9 @@ pub(super) struct Shapes {
     pub user_object: bool,
     /// `type` is a string (an envelope's type must be).
     pub type_is_string: bool,
+    /// The record holds no whitespace outside strings (the fast path saw
+    /// none; the serde path never claims it): its bytes are minified.
+    pub compact: bool,
 }
 
 impl Shapes {

@@ -16,7 +16,7 @@ mod unit;
 
 use crate::error::ErrorKind;
 use crate::json::{is_ws_byte, trim_ws_at};
-use crate::model::entity::{ChannelSource, Entity, Envelope, Fields, Kind};
+use crate::model::entity::{ChannelSource, Compact, Entity, Envelope, Fields, Kind};
 use crate::model::keys::{Key, KeySet};
 use crate::model::timestamp::Timestamp;
 use fields::{Payload, RawFields, TopFields};
@@ -519,6 +519,7 @@ fn build<'a>(
         record: Cow::Borrowed(record),
         offset,
         lossy: false,
+        compact: Compact(f.shapes.compact),
         channel_source,
         fields: Fields {
             id: f.id,

@@ -136,6 +136,9 @@ pub struct Entity<'a> {
     pub(crate) raw: Range<usize>,
     pub(crate) offset: u64,
     pub(crate) lossy: bool,
+    /// `raw` holds no whitespace outside strings (the decoder's fast path
+    /// saw none): a writer may copy it instead of minifying it.
+    pub(crate) compact: Compact,
     pub(crate) fields: Fields<'a>,
     pub(crate) channel_source: ChannelSource,
 }
@@ -159,6 +162,18 @@ pub(crate) struct Fields<'a> {
     pub has_cid_key: bool,
     /// Where the fields a job asked the decoder for sit in the record.
     pub extras: Extras,
+}
+
+/// Whether an entity's bytes are known to be minified: a note from the
+/// decoder, not part of the entity (two entities are equal whichever path
+/// read them, so equality ignores it).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Compact(pub bool);
+
+impl PartialEq for Compact {
+    fn eq(&self, _: &Compact) -> bool {
+        true
+    }
 }
 
 /// How many top-level fields a job may have the decoder record
@@ -421,6 +436,7 @@ impl<'a> Entity<'a> {
             raw: self.raw,
             offset: self.offset,
             lossy: self.lossy,
+            compact: self.compact,
             fields: self.fields.into_owned(),
             channel_source: self.channel_source,
         }

@@ -40,6 +40,10 @@ pub(crate) struct Scanner<'a> {
     pub pos: usize,
     /// The deepest nesting accepted, at most [`MAX_DEPTH`].
     pub max_depth: usize,
+    /// Whitespace was skipped somewhere (outside strings): the text is
+    /// not minified. Set only where whitespace is, so compact text pays
+    /// nothing for it.
+    pub spaced: bool,
 }
 
 /// What to do after an element of a container was looked at.
@@ -56,6 +60,7 @@ impl<'a> Scanner<'a> {
             b: text.as_bytes(),
             pos: 0,
             max_depth: MAX_DEPTH,
+            spaced: false,
         }
     }
 
@@ -68,6 +73,7 @@ impl<'a> Scanner<'a> {
     pub fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
+            self.spaced = true;
         }
     }
 

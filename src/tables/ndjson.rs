@@ -36,6 +36,14 @@ use std::path::{Path, PathBuf};
 pub fn write_ndjson_line(entity: &Entity<'_>, out: &mut Vec<u8>) {
     let repaired = super::repaired_raw(entity);
     let raw = repaired.as_ref().map_or(entity.raw(), |r| r.as_bytes());
+    // Most records are minified already, which the decoder saw: copied.
+    let minify = |json: &[u8], out: &mut Vec<u8>| {
+        if repaired.is_none() && entity.compact.0 {
+            out.extend_from_slice(json);
+        } else {
+            minify(json, out);
+        }
+    };
     match entity.cid() {
         Some(cid) if !entity.fields.has_cid_key => {
             out.extend_from_slice(b"{\"cid\":");

@@ -94,6 +94,8 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
     let layout = layout_of(entity.kind());
     let repaired = crate::tables::repaired_raw(entity);
     let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
+    // The decoder saw no whitespace outside strings: values are copied.
+    let compact = repaired.is_none() && entity.compact.0;
     let entries = members(raw).map_err(|e| {
         Error::new(ErrorKind::Usage(format!(
             "entity at byte {}: not a JSON object: {e}",
@@ -137,7 +139,11 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
         // so it can never change the structure.
         text.extend_from_slice(m.quoted.as_bytes());
         text.push(b':');
-        crate::output::minify(m.value.get().as_bytes(), &mut text);
+        if compact {
+            text.extend_from_slice(m.value.get().as_bytes());
+        } else {
+            crate::output::minify(m.value.get().as_bytes(), &mut text);
+        }
     }
     text.push(b'}');
     let created_at = entity.created_at().map(micros);
