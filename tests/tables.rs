@@ -72,6 +72,33 @@ fn ndjson(engine: &Engine, path: &Path, stream: bool, out: &Path) -> Option<Tabl
     Some(w.finish().unwrap())
 }
 
+/// [`ndjson`] with the lines formatted on the workers
+/// (`NdjsonWriter::convert`).
+fn ndjson_on_workers(
+    engine: &Engine,
+    path: &Path,
+    stream: bool,
+    out: &Path,
+) -> Option<TablesSummary> {
+    let choice = if stream {
+        MmapChoice::never()
+    } else {
+        // SAFETY: test fixtures are not modified while the tests run.
+        unsafe { MmapChoice::auto() }
+    };
+    let mut w = NdjsonWriter::create(out, false).unwrap();
+    w.convert(
+        &TablesConverter::new(Filter::new()),
+        engine,
+        &ReaderBuilder::new(),
+        &[path.to_path_buf()],
+        &mut |p| Input::open(p, choice),
+        &mut |_, _| {},
+    )
+    .ok()?;
+    Some(w.finish().unwrap())
+}
+
 /// Every file of a folder, by relative path.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
@@ -106,10 +133,14 @@ fn with_cid(e: &Expected) -> Value {
 fn ndjson_equals_the_oracle_on_every_fixture() {
     let engine = engine(2, 64);
     let mut checked = 0;
-    for (name, path) in inputs() {
+    for ((name, path), workers) in inputs()
+        .into_iter()
+        .flat_map(|i| [(i.clone(), false), (i, true)])
+    {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nd");
-        let Some(summary) = ndjson(&engine, &path, false, &out) else {
+        let convert = if workers { ndjson_on_workers } else { ndjson };
+        let Some(summary) = convert(&engine, &path, false, &out) else {
             continue;
         };
         let want = oracle_tables(&path);
@@ -140,22 +171,27 @@ fn ndjson_equals_the_oracle_on_every_fixture() {
         }
         checked += 1;
     }
-    assert!(checked >= 30, "only {checked} inputs converted");
+    assert!(checked >= 60, "only {checked} conversions");
 }
 
 #[test]
 fn ndjson_is_the_same_on_every_path_and_thread_count() {
     for (name, path) in inputs() {
         let mut outputs = Vec::new();
-        for (threads, chunk, stream) in [
-            (1, 1 << 20, false),
-            (2, 7, false),
-            (2, 64, true),
-            (1, 1, true),
+        for (threads, chunk, stream, workers) in [
+            (1, 1 << 20, false, false),
+            (2, 7, false, false),
+            (2, 64, true, false),
+            (1, 1, true, false),
+            (1, 1 << 20, false, true),
+            (2, 7, false, true),
+            (2, 64, true, true),
+            (1, 1, true, true),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().join("nd");
-            let done = ndjson(&engine(threads, chunk), &path, stream, &out).is_some();
+            let convert = if workers { ndjson_on_workers } else { ndjson };
+            let done = convert(&engine(threads, chunk), &path, stream, &out).is_some();
             outputs.push((done, if done { files(&out) } else { BTreeMap::new() }));
         }
         for o in &outputs[1..] {

@@ -127,6 +127,16 @@ pub trait Job: Sync {
     fn prefetch_fields(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// Internal: has `partial` grown enough to go to the sink now? The
+    /// sequential executor (v1 streams), which would otherwise keep one
+    /// partial for a whole input, asks after each entity and hands a full
+    /// one over at once, so a job's memory stays bounded there too (a
+    /// chunk's partial is bounded by the chunk). Default: never.
+    #[doc(hidden)]
+    fn partial_full(&self, _partial: &Self::Partial) -> bool {
+        false
+    }
 }
 
 /// What the sink should do with an entity the job has taken.

@@ -28,6 +28,9 @@ where
             if job.entity(&e, partial) == Keep::Deliver {
                 sink(Out::Entity(e))?;
             }
+            if job.partial_full(partial) {
+                sink(Out::Partial(std::mem::take(partial)))?;
+            }
             Ok(())
         }
         Err(e) if yielding && !matches!(e.kind(), ErrorKind::Io(_)) => sink(Out::Error(e)),

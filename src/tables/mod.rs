@@ -52,6 +52,7 @@
 //! ```
 
 mod csv;
+mod lines;
 mod names;
 mod ndjson;
 #[cfg(feature = "parquet")]
@@ -169,7 +170,6 @@ impl TablesConverter {
     }
 
     /// The filter, as the engine job that resolves channels.
-    #[cfg(feature = "parquet")]
     pub(crate) fn job(&self) -> &FilterJob {
         &self.job
     }

@@ -1,11 +1,16 @@
 //! NDJSON tables: one `.jsonl` file per kind.
 
+use super::lines::{InOrder, LineFormat, Lines, LinesJob};
 use super::names::TableNames;
 use super::staging::{Staging, write_error};
-use super::{TableCount, TableWriter, TablesSummary};
+use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
+use crate::engine::{Engine, Out};
 use crate::error::Result;
+use crate::io::input::Input;
 use crate::model::entity::Entity;
 use crate::output::minify;
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
 use flate2::write::GzEncoder;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -166,6 +171,83 @@ impl Table {
         };
         self.buf.clear();
         result.map_err(write_error(&self.path))
+    }
+}
+
+/// [`write_ndjson_line`] as the workers' line format.
+struct NdjsonLine;
+
+impl LineFormat for NdjsonLine {
+    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) {
+        write_ndjson_line(entity, out);
+    }
+}
+
+impl NdjsonWriter {
+    /// Runs `inputs` through `converter` into this writer with the lines
+    /// formatted on the engine's workers (the sink only writes them, in
+    /// input order); the tables are the same as [`TablesConverter::run`]
+    /// gives. The writer is not finished.
+    pub fn convert(
+        &mut self,
+        converter: &TablesConverter,
+        engine: &Engine,
+        builder: &ReaderBuilder,
+        inputs: &[PathBuf],
+        open: &mut dyn FnMut(&Path) -> Result<Input>,
+        progress: &mut dyn FnMut(usize, u64),
+    ) -> Result<Vec<Report>> {
+        let mut reports = Vec::with_capacity(inputs.len());
+        let job = LinesJob {
+            filter: converter.job(),
+            format: &NdjsonLine,
+        };
+        for (i, path) in inputs.iter().enumerate() {
+            let source = open(path)?;
+            let mut order = InOrder::default();
+            let outcome = engine
+                .run(&job)
+                .builder(builder)
+                .path(path)
+                .input(source, |out| match out {
+                    Out::Partial(lines) => {
+                        if let Some(done) = order.take(lines)
+                            && let Some(at) = self.write_lines(done)?
+                        {
+                            progress(i, at);
+                        }
+                        Ok(())
+                    }
+                    // The job delivers none; errors are in the report.
+                    Out::Entity(e) => self.write(&e),
+                    Out::Error(_) => Ok(()),
+                })?;
+            if let Some(rest) = order.finish() {
+                self.write_lines(rest)?;
+            }
+            progress(i, outcome.bytes);
+            reports.push(outcome.report);
+        }
+        Ok(reports)
+    }
+
+    /// Writes formatted lines to their tables; returns the last offset.
+    fn write_lines(&mut self, lines: Lines) -> Result<Option<u64>> {
+        let mut last = None;
+        for group in lines.groups {
+            let Some(&(first, _)) = group.ends.first() else {
+                continue;
+            };
+            let table = self.names.table_of(group.kind, &group.type_name, first)?;
+            self.open(table)?;
+            let t = &mut self.files[table];
+            t.flush_buffer()?;
+            t.buf.extend_from_slice(&group.bytes);
+            t.flush_buffer()?;
+            t.rows += group.ends.len() as u64;
+            last = last.max(group.ends.last().map(|e| e.0));
+        }
+        Ok(last)
     }
 }
 

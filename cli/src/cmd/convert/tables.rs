@@ -98,7 +98,10 @@ pub fn convert(r: &Request<'_>) -> Result<()> {
     let (summary, reports) = match r.format {
         Format::Ndjson => {
             let mut w = NdjsonWriter::create(r.out, t.gzip)?;
-            let reports = run(r, &engine, &builder, &converter, &mut w)?;
+            // The lines are formatted on the workers (`NdjsonWriter::convert`).
+            let reports = with_progress(r, |open, progress| {
+                w.convert(&converter, &engine, &builder, r.files, open, progress)
+            })?;
             (w.finish()?, reports)
         }
         Format::Csv => {
@@ -132,21 +135,9 @@ fn parquet(
         .row_group_bytes(r.tables.row_group_size)
         .threads(engine.settings().thread_count());
     // The rows are built on the workers (`ParquetWriter::convert`).
-    let sizes: Vec<u64> = r.files.iter().map(|f| input::size_of(f)).collect();
-    let mut progress = Progress::new(!r.no_progress, sizes.iter().sum());
-    let no_mmap = r.options.no_mmap;
-    let reports = w.convert(
-        converter,
-        engine,
-        builder,
-        r.files,
-        &mut |path| input::open(path, no_mmap),
-        &mut |i, at| {
-            let before: u64 = sizes[..i].iter().sum();
-            progress.at_rarely(before + at.min(sizes[i]));
-        },
-    )?;
-    progress.clear();
+    let reports = with_progress(r, |open, progress| {
+        w.convert(converter, engine, builder, r.files, open, progress)
+    })?;
     Ok((w.finish()?, reports))
 }
 
@@ -170,22 +161,30 @@ fn run<W: TableWriter>(
     converter: &TablesConverter,
     writer: &mut W,
 ) -> Result<Vec<Report>> {
+    with_progress(r, |open, progress| {
+        converter.run(engine, builder, r.files, open, writer, progress)
+    })
+}
+
+/// Runs a conversion over the request's files with a progress line:
+/// `convert(open, progress)` opens each input and reports the offset
+/// reached in input `i`.
+fn with_progress(
+    r: &Request<'_>,
+    convert: impl FnOnce(
+        &mut dyn FnMut(&std::path::Path) -> Result<stream_chat_export::Input>,
+        &mut dyn FnMut(usize, u64),
+    ) -> Result<Vec<Report>>,
+) -> Result<Vec<Report>> {
     let sizes: Vec<u64> = r.files.iter().map(|f| input::size_of(f)).collect();
     let mut progress = Progress::new(!r.no_progress, sizes.iter().sum());
     let no_mmap = r.options.no_mmap;
-    let reports = converter.run(
-        engine,
-        builder,
-        r.files,
-        &mut |path| input::open(path, no_mmap),
-        writer,
-        &mut |i, at| {
-            // Offsets are of the decompressed bytes; the total is of the
-            // files as stored, so a gzip input's share is capped.
-            let before: u64 = sizes[..i].iter().sum();
-            progress.at_rarely(before + at.min(sizes[i]));
-        },
-    )?;
+    let reports = convert(&mut |path| input::open(path, no_mmap), &mut |i, at| {
+        // Offsets are of the decompressed bytes; the total is of the
+        // files as stored, so a gzip input's share is capped.
+        let before: u64 = sizes[..i].iter().sum();
+        progress.at_rarely(before + at.min(sizes[i]));
+    })?;
     progress.clear();
     Ok(reports)
 }
