@@ -260,8 +260,8 @@ impl ParquetWriter {
         self
     }
 
-    /// The rows buffered before every buffered day is written out
-    /// (estimated bytes of their values; at least 1).
+    /// The rows buffered before the largest buffered days are written out
+    /// down to half of it (estimated bytes of their values; at least 1).
     pub fn buffer_bytes(&mut self, bytes: usize) -> &mut Self {
         self.buffer_bytes = bytes.max(1);
         self

@@ -28,8 +28,8 @@ pub struct TableOptions {
     /// with = + - @ tab or CR get a leading ' and every cell is quoted.
     #[arg(long)]
     formula_guard: bool,
-    /// parquet: rows buffered (estimated) before every buffered day is
-    /// written out as a file.
+    /// parquet: rows buffered (estimated) before the largest buffered days
+    /// are written out, each as a file, down to half of it.
     #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = parse_size)]
     buffer_size: usize,
     /// parquet: the size of a row group (estimated, before encoding).
