@@ -50,7 +50,9 @@ pub(crate) struct Member<'a> {
 /// and nulls too), validating it (the grammar, escapes and nesting depth,
 /// as the decoder does) in one pass that keeps each value's bytes.
 pub(crate) fn members<'a>(text: &'a str) -> Result<Vec<Member<'a>>, Error> {
-    let mut fields: Vec<Member<'a>> = Vec::new();
+    // An export's entity has a few dozen fields: one allocation, not one
+    // per doubling.
+    let mut fields: Vec<Member<'a>> = Vec::with_capacity(32);
     each_member(text, |k, escaped, value| {
         let quoted = &text[k.start - 1..k.end + 1];
         let key = &text[k];

@@ -105,7 +105,9 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
     let mut text = Vec::with_capacity(raw.len() + 64);
     let cid = entity.cid().map(|c| push_str(&mut text, c));
     let mut kept_text = false;
-    let mut absorbed: Vec<&str> = Vec::with_capacity(layout.len());
+    // The keys the typed cells hold exactly (at most one per column).
+    let mut absorbed: [&str; MAX_COLUMNS] = [""; MAX_COLUMNS];
+    let mut absorbed_len = 0;
     let mut cells = [Cell::Null; MAX_COLUMNS];
     for (col, slot) in layout.iter().zip(&mut cells) {
         let (value, key) = typed(entity, &entries, col);
@@ -113,8 +115,11 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
             // A time the column holds truncated: its text stays too.
             kept_text = true;
         }
-        if let Some(key) = key {
-            absorbed.push(key);
+        if let Some(key) = key
+            && absorbed_len < MAX_COLUMNS
+        {
+            absorbed[absorbed_len] = key;
+            absorbed_len += 1;
         }
         *slot = match value {
             Typed::Null => Cell::Null,
@@ -128,7 +133,7 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
     text.push(b'{');
     let mut first = true;
     for m in &entries {
-        if absorbed.contains(&m.key.as_ref()) {
+        if absorbed[..absorbed_len].contains(&m.key.as_ref()) {
             continue;
         }
         if !first {
