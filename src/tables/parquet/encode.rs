@@ -49,6 +49,10 @@ pub(super) fn write_file(
             p.set_column_dictionary_enabled(c.clone(), false)
                 .set_column_statistics_enabled(c, EnabledStatistics::None)
         })
+        // An entity's own id is unique in its table: a dictionary of it is
+        // as big as the column and costs a hash per row. Its statistics
+        // stay (a lookup by id can prune by them).
+        .set_column_dictionary_enabled(ColumnPath::from("id"), false)
         .build();
     let mut writer = ArrowWriter::try_new(
         BufWriter::with_capacity(256 << 10, file),
