@@ -16,7 +16,7 @@ use crate::model::timestamp::Timestamp;
 use crate::read::reader::ReaderBuilder;
 use crate::report::Report;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use encode::{sync_files, write_file};
+use encode::{Syncer, write_file};
 use row::{Row, build_row, row_bytes};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,12 +76,12 @@ pub struct ParquetWriter {
     pool: Option<rayon::ThreadPool>,
     /// The index of the input being written ([`ParquetWriter::convert`]).
     input: u32,
-    /// The files written (where, and their final name), synced at the end.
-    written: Vec<(PathBuf, PathBuf)>,
+    /// Syncs the files as they are written (started with the pool).
+    syncer: Option<Syncer>,
 }
 
-/// A file written: its table, rows, bytes, path and final path.
-type Written = (usize, u64, u64, PathBuf, PathBuf);
+/// A file written: its table, rows and bytes.
+type Written = (usize, u64, u64);
 
 #[derive(Debug)]
 struct Table {
@@ -250,7 +250,7 @@ impl ParquetWriter {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pool: None,
             input: 0,
-            written: Vec::new(),
+            syncer: None,
         })
     }
 
@@ -288,7 +288,9 @@ impl ParquetWriter {
                 self.kept_text,
             );
         }
-        sync_files(&self.written)?;
+        if let Some(syncer) = self.syncer.take() {
+            syncer.finish()?;
+        }
         summary.dir = self.staging.commit()?;
         Ok(summary)
     }
@@ -345,6 +347,7 @@ impl ParquetWriter {
                 .build()
                 .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
             self.pool = Some(pool);
+            self.syncer = Some(Syncer::start()?);
         }
         let this = &*self;
         let written: Vec<Result<Written>> = match &this.pool {
@@ -357,8 +360,7 @@ impl ParquetWriter {
             None => Vec::new(),
         };
         for w in written {
-            let (table, rows, bytes, temp, shown) = w?;
-            self.written.push((temp, shown));
+            let (table, rows, bytes) = w?;
             let count = &mut self.tables[table].count;
             count.rows += rows;
             count.files += 1;
@@ -393,7 +395,7 @@ impl ParquetWriter {
         if let Some(dir) = temp.parent() {
             create_dir(dir)?;
         }
-        let bytes = write_file(
+        let (bytes, file) = write_file(
             &temp,
             &shown,
             &t.schema,
@@ -401,7 +403,13 @@ impl ParquetWriter {
             &rows,
             self.row_group_bytes,
         )?;
-        Ok((table, rows.len() as u64, bytes, temp, shown))
+        match &self.syncer {
+            Some(syncer) => syncer.sync(file, shown)?,
+            None => file
+                .sync_all()
+                .map_err(super::staging::write_error(&shown))?,
+        }
+        Ok((table, rows.len() as u64, bytes))
     }
 }
 
