@@ -262,15 +262,62 @@ fn cell_matches(cell: &str, want: Option<&Value>) -> bool {
     }
 }
 
+/// Converts `path` to CSV tables in `out` on the sink
+/// (`TablesConverter::run`), and again with the records formatted on the
+/// workers (`CsvWriter::convert`: tiny chunks over the mapped file, and a
+/// stream on one thread), checking that all three write the same files
+/// and counts.
 fn csv_tables(
     path: &Path,
     out: &Path,
-    configure: impl FnOnce(&mut CsvWriter),
+    configure: impl Fn(&mut CsvWriter),
 ) -> Option<TablesSummary> {
     let mut w = CsvWriter::create(out).unwrap();
     configure(&mut w);
-    run(&engine(2, 64), path, false, &mut w).ok()?;
-    Some(w.finish().unwrap())
+    let done = run(&engine(2, 64), path, false, &mut w).is_ok();
+    let summary = done.then(|| w.finish().unwrap());
+    for (threads, chunk, stream) in [(2, 7, false), (1, 1, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("csv");
+        let mut w = CsvWriter::create(&other).unwrap();
+        configure(&mut w);
+        let choice = if stream {
+            MmapChoice::never()
+        } else {
+            // SAFETY: test fixtures are not modified while the tests run.
+            unsafe { MmapChoice::auto() }
+        };
+        let ran = w.convert(
+            &TablesConverter::new(Filter::new()),
+            &engine(threads, chunk),
+            &ReaderBuilder::new(),
+            &[path.to_path_buf()],
+            &mut |p| Input::open(p, choice),
+            &mut |_, _| {},
+        );
+        assert_eq!(
+            ran.is_ok(),
+            done,
+            "{}: same result on the workers",
+            path.display()
+        );
+        if let Some(summary) = &summary {
+            let theirs = w.finish().unwrap();
+            assert_eq!(theirs.tables, summary.tables, "{}: counts", path.display());
+            assert_eq!(
+                theirs.adjusted,
+                summary.adjusted,
+                "{}: adjusted",
+                path.display()
+            );
+            assert!(
+                files(&other) == files(out),
+                "{}: same files",
+                path.display()
+            );
+        }
+    }
+    summary
 }
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {

@@ -1,17 +1,25 @@
 //! CSV tables: one `.csv` file per kind, columns through the projection
 //! layer, written by the `csv` crate.
 
-use super::names::TableNames;
+use super::lines::{LineFormat, Lines, LinesJob, convert_lines};
+use super::names::{TableNames, base_name};
 use super::staging::{Staging, write_error};
-use super::{TableCount, TableWriter, TablesSummary};
+use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::io::input::Input;
 use crate::model::entity::{Entity, Kind};
 use crate::project::{Projection, ValueKind, Values};
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The columns a table gets unless [`CsvWriter::columns`] chooses others.
 ///
@@ -154,7 +162,9 @@ pub struct CsvWriter {
 #[derive(Debug)]
 struct Table {
     path: PathBuf,
-    out: csv::Writer<BufWriter<File>>,
+    out: BufWriter<File>,
+    /// The record being written (reused).
+    record: Vec<u8>,
     layout: Layout,
     values: Option<Values<'static>>,
     rows: u64,
@@ -234,8 +244,10 @@ impl CsvWriter {
 
     /// The columns of `table` (`messages`, or the kind's name `message`),
     /// instead of its [default](default_columns); `*` sets them for every
-    /// table without columns of its own. Fails on an empty list or field
-    /// name, and once the table's file is started.
+    /// table without columns of its own. A table whose name took a
+    /// collision suffix ([`TableNames`]: `calls-2`) has the columns of the
+    /// name without it. Fails on an empty list or field name, and once the
+    /// table's file is started.
     pub fn columns<S: AsRef<str>>(&mut self, table: &str, fields: &[S]) -> Result<&mut Self> {
         let fields: Vec<String> = fields.iter().map(|f| f.as_ref().to_string()).collect();
         if fields.is_empty() {
@@ -271,32 +283,37 @@ impl CsvWriter {
         self
     }
 
+    /// The columns of a table, chosen by its base name (a table whose name
+    /// got a collision suffix has the columns of its base).
+    fn fields_of(&self, base: &str) -> Vec<String> {
+        match self.chosen.get(base).or(self.chosen_all.as_ref()) {
+            Some(f) => f.clone(),
+            None => default_columns(base)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
     fn open(&mut self, table: usize) -> Result<()> {
         while self.tables.len() <= table {
             let name = self.names.name(self.tables.len()).to_string();
-            let fields: Vec<String> = match self.chosen.get(&name).or(self.chosen_all.as_ref()) {
-                Some(f) => f.clone(),
-                None => default_columns(&name)
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            };
+            let fields = self.fields_of(self.names.base(self.tables.len()));
             let layout = Layout::new(&fields)?;
             let file_name = format!("{name}.csv");
             let temp = self.staging.path().join(&file_name);
             let path = self.staging.destination().join(&file_name);
             let file = File::create_new(&temp).map_err(write_error(&path))?;
-            let mut out = csv::WriterBuilder::new()
-                .quote_style(if self.guard {
-                    csv::QuoteStyle::Always
-                } else {
-                    csv::QuoteStyle::Necessary
-                })
-                .from_writer(BufWriter::with_capacity(1 << 16, file));
-            out.write_record(&fields).map_err(|e| csv_error(&path, e))?;
+            let mut out = BufWriter::with_capacity(1 << 16, file);
+            let mut header = Vec::new();
+            with_csv(self.guard, &mut header, |w| w.write_record(&fields))
+                .map_err(write_error(&path))?
+                .map_err(|e| csv_error(&path, e))?;
+            out.write_all(&header).map_err(write_error(&path))?;
             self.tables.push(Table {
                 path,
                 out,
+                record: Vec::new(),
                 layout,
                 values: None,
                 rows: 0,
@@ -310,8 +327,7 @@ impl CsvWriter {
         let mut summary = TablesSummary::default();
         for (i, t) in std::mem::take(&mut self.tables).into_iter().enumerate() {
             let error = write_error(&t.path);
-            let buffered = t.out.into_inner().map_err(|e| error(e.into_error()))?;
-            let file = buffered.into_inner().map_err(|e| error(e.into_error()))?;
+            let file = t.out.into_inner().map_err(|e| error(e.into_error()))?;
             file.sync_all().map_err(&error)?;
             let bytes = file.metadata().map_err(&error)?.len();
             summary.tables.insert(
@@ -353,36 +369,247 @@ impl TableWriter for CsvWriter {
         };
         let t = &mut self.tables[table];
         let mut values = t.values.take().unwrap_or_default().recycle();
-        t.layout
-            .projection
-            .extract_into(raw, &mut values)
-            .map_err(|e| {
-                Error::new(ErrorKind::Usage(format!(
-                    "entity at byte {}: {e}",
-                    entity.offset()
-                )))
-            })?;
-        for column in &t.layout.columns {
-            let cell = cell(entity, &values, *column);
-            let written: Cow<'_, str> = match cell {
-                Some(Cell::Text(text)) if self.guard && is_formula(&text) => {
-                    self.guarded += 1;
-                    Cow::Owned(format!("'{text}"))
-                }
-                Some(Cell::Text(text)) | Some(Cell::Literal(text)) => text,
-                None => Cow::Borrowed(""),
-            };
-            t.out
-                .write_field(written.as_bytes())
-                .map_err(|e| csv_error(&t.path, e))?;
-        }
-        t.out
-            .write_record(None::<&[u8]>)
-            .map_err(|e| csv_error(&t.path, e))?;
+        t.record.clear();
+        let written = with_csv(self.guard, &mut t.record, |w| {
+            write_record(&t.layout, entity, raw, self.guard, &mut values, w)
+        })
+        .map_err(write_error(&t.path))?;
         t.values = Some(values.recycle());
+        self.guarded += match written {
+            Ok(guarded) => guarded,
+            Err(RecordError::Entity(e)) => return Err(e),
+            Err(RecordError::Csv(e)) => return Err(csv_error(&t.path, e)),
+        };
+        t.out.write_all(&t.record).map_err(write_error(&t.path))?;
         t.rows += 1;
         Ok(())
     }
+}
+
+impl CsvWriter {
+    /// Runs `inputs` through `converter` into this writer with the records
+    /// formatted on the engine's workers (the sink only writes them, in
+    /// input order); the tables are the same as [`TablesConverter::run`]
+    /// gives. The writer is not finished.
+    pub fn convert(
+        &mut self,
+        converter: &TablesConverter,
+        engine: &Engine,
+        builder: &ReaderBuilder,
+        inputs: &[PathBuf],
+        open: &mut dyn FnMut(&Path) -> Result<Input>,
+        progress: &mut dyn FnMut(usize, u64),
+    ) -> Result<Vec<Report>> {
+        let format = CsvRecords::new(self)?;
+        let job = LinesJob {
+            filter: converter.job(),
+            format: &format,
+        };
+        let reports = convert_lines(
+            &job,
+            engine,
+            builder,
+            inputs,
+            open,
+            progress,
+            &mut |lines| self.write_lines(lines),
+        );
+        self.guarded += format.guarded.load(Ordering::Relaxed);
+        self.repaired += format.repaired.load(Ordering::Relaxed);
+        reports
+    }
+
+    /// Writes formatted records to their tables; returns the last offset.
+    fn write_lines(&mut self, lines: Lines) -> Result<Option<u64>> {
+        if let Some((_, e)) = lines.error {
+            return Err(e);
+        }
+        let mut last = None;
+        for group in lines.groups {
+            let Some(&(first, _)) = group.ends.first() else {
+                continue;
+            };
+            let table = self.names.table_of(group.kind, &group.type_name, first)?;
+            self.open(table)?;
+            let t = &mut self.tables[table];
+            t.out
+                .write_all(&group.bytes)
+                .map_err(write_error(&t.path))?;
+            t.rows += group.ends.len() as u64;
+            last = last.max(group.ends.last().map(|e| e.0));
+        }
+        Ok(last)
+    }
+}
+
+/// The workers' CSV records: each table's layout is chosen by its base
+/// name ([`base_name`]), as the sink chooses it, so both write the same
+/// bytes.
+struct CsvRecords {
+    chosen: HashMap<String, Vec<String>>,
+    chosen_all: Option<Vec<String>>,
+    guard: bool,
+    /// Layouts by base name, built on first use.
+    layouts: Mutex<HashMap<String, Arc<Layout>>>,
+    /// The layouts of the known kinds, by kind, built up front (no lock
+    /// for the common case).
+    known: Vec<(Kind, Arc<Layout>)>,
+    guarded: AtomicU64,
+    repaired: AtomicU64,
+}
+
+thread_local! {
+    /// The projection's buffer, reused per worker thread.
+    static VALUES: RefCell<Option<Values<'static>>> = const { RefCell::new(None) };
+}
+
+impl CsvRecords {
+    fn new(w: &CsvWriter) -> Result<CsvRecords> {
+        let mut r = CsvRecords {
+            chosen: w.chosen.clone(),
+            chosen_all: w.chosen_all.clone(),
+            guard: w.guard,
+            layouts: Mutex::new(HashMap::new()),
+            known: Vec::new(),
+            guarded: AtomicU64::new(0),
+            repaired: AtomicU64::new(0),
+        };
+        for kind in [
+            Kind::Message,
+            Kind::Reaction,
+            Kind::Member,
+            Kind::Channel,
+            Kind::User,
+            Kind::Read,
+            Kind::Device,
+        ] {
+            let layout = Layout::new(&r.fields_of(&base_name(kind, kind.as_str())))?;
+            r.known.push((kind, Arc::new(layout)));
+        }
+        Ok(r)
+    }
+
+    fn fields_of(&self, base: &str) -> Vec<String> {
+        match self.chosen.get(base).or(self.chosen_all.as_ref()) {
+            Some(f) => f.clone(),
+            None => default_columns(base)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    fn layout(&self, entity: &Entity<'_>) -> Result<Arc<Layout>> {
+        if let Some((_, l)) = self.known.iter().find(|(k, _)| *k == entity.kind()) {
+            return Ok(Arc::clone(l));
+        }
+        let base = base_name(entity.kind(), entity.type_name());
+        let mut layouts = self
+            .layouts
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Usage("a CSV worker panicked".into())))?;
+        if let Some(l) = layouts.get(&base) {
+            return Ok(Arc::clone(l));
+        }
+        let layout = Arc::new(Layout::new(&self.fields_of(&base))?);
+        layouts.insert(base, Arc::clone(&layout));
+        Ok(layout)
+    }
+}
+
+impl LineFormat for CsvRecords {
+    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) -> Result<()> {
+        let layout = self.layout(entity)?;
+        let repaired = super::repaired_raw(entity);
+        if repaired.is_some() {
+            self.repaired.fetch_add(1, Ordering::Relaxed);
+        }
+        let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
+        VALUES.with_borrow_mut(|slot| {
+            let mut values = slot.take().unwrap_or_default().recycle();
+            let written = with_csv(self.guard, out, |w| {
+                write_record(&layout, entity, raw, self.guard, &mut values, w)
+            });
+            *slot = Some(values.recycle());
+            match written.map_err(|e| Error::new(ErrorKind::Write(e)))? {
+                Ok(n) => {
+                    if n > 0 {
+                        self.guarded.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Ok(())
+                }
+                Err(RecordError::Entity(e)) => Err(e),
+                Err(RecordError::Csv(e)) => Err(Error::new(ErrorKind::Write(
+                    std::io::Error::other(e.to_string()),
+                ))),
+            }
+        })
+    }
+}
+
+/// Runs `f` with a CSV writer that appends to `out`, then flushes it
+/// there (a record at a time: a small buffer).
+fn with_csv<R>(
+    guard: bool,
+    out: &mut Vec<u8>,
+    f: impl FnOnce(&mut csv::Writer<&mut Vec<u8>>) -> R,
+) -> std::io::Result<R> {
+    let mut w = csv_builder(guard).buffer_capacity(1024).from_writer(out);
+    let r = f(&mut w);
+    w.flush()?;
+    Ok(r)
+}
+
+/// The CSV writer settings of every table.
+fn csv_builder(guard: bool) -> csv::WriterBuilder {
+    let mut b = csv::WriterBuilder::new();
+    b.quote_style(if guard {
+        csv::QuoteStyle::Always
+    } else {
+        csv::QuoteStyle::Necessary
+    });
+    b
+}
+
+/// Why a record was not written.
+enum RecordError {
+    /// The entity is not an object the projection reads.
+    Entity(Error),
+    /// Writing failed.
+    Csv(csv::Error),
+}
+
+/// Writes `entity` (whose JSON is `raw`) as one record of a table with
+/// `layout`; returns how many cells the formula guard prefixed.
+fn write_record<'a, W: std::io::Write>(
+    layout: &Layout,
+    entity: &'a Entity<'_>,
+    raw: &'a str,
+    guard: bool,
+    values: &mut Values<'a>,
+    out: &mut csv::Writer<W>,
+) -> std::result::Result<u64, RecordError> {
+    layout.projection.extract_into(raw, values).map_err(|e| {
+        RecordError::Entity(Error::new(ErrorKind::Usage(format!(
+            "entity at byte {}: {e}",
+            entity.offset()
+        ))))
+    })?;
+    let mut guarded = 0;
+    for column in &layout.columns {
+        let written: Cow<'_, str> = match cell(entity, values, *column) {
+            Some(Cell::Text(text)) if guard && is_formula(&text) => {
+                guarded += 1;
+                Cow::Owned(format!("'{text}"))
+            }
+            Some(Cell::Text(text)) | Some(Cell::Literal(text)) => text,
+            None => Cow::Borrowed(""),
+        };
+        out.write_field(written.as_bytes())
+            .map_err(RecordError::Csv)?;
+    }
+    out.write_record(None::<&[u8]>).map_err(RecordError::Csv)?;
+    Ok(guarded)
 }
 
 /// One column's cell.

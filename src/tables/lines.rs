@@ -10,9 +10,14 @@
 //! first by offset, so the sink ([`InOrder`]) holds one chunk's lines
 //! back and merges a partial that reaches behind it.
 
-use crate::engine::{Job, Keep, RuleOut};
+use crate::engine::{Engine, Job, Keep, Out, RuleOut};
+use crate::error::{Error, Result};
 use crate::filter::job::FilterJob;
+use crate::io::input::Input;
 use crate::model::entity::{Entity, Kind};
+use crate::read::reader::ReaderBuilder;
+use crate::report::Report;
+use std::path::{Path, PathBuf};
 
 /// One chunk's formatted lines, per type name.
 #[derive(Debug, Default)]
@@ -20,6 +25,9 @@ pub(crate) struct Lines {
     pub(crate) groups: Vec<Group>,
     /// The bytes of every group's lines.
     bytes: usize,
+    /// The first entity that could not be formatted, and why: the run
+    /// stops there, as when the sink formats.
+    pub(crate) error: Option<(u64, Error)>,
 }
 
 /// A partial goes to the sink past this many bytes of lines on the
@@ -114,6 +122,11 @@ impl Lines {
     /// `other`'s lines merged into these, group by group.
     fn merge(&mut self, other: Lines) {
         self.bytes += other.bytes;
+        if let Some((at, e)) = other.error
+            && self.error.as_ref().is_none_or(|(mine, _)| at < *mine)
+        {
+            self.error = Some((at, e));
+        }
         for g in other.groups {
             match self.groups.iter().position(|h| h.type_name == g.type_name) {
                 Some(at) => {
@@ -128,8 +141,8 @@ impl Lines {
 
 /// How an entity becomes its line (the newline included).
 pub(crate) trait LineFormat: Sync {
-    /// Appends `entity`'s line to `out`.
-    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>);
+    /// Appends `entity`'s line to `out` (nothing on error).
+    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) -> Result<()>;
 }
 
 /// The conversion's filter, formatting each match's line on the worker.
@@ -147,9 +160,18 @@ impl<F: LineFormat> Job for LinesJob<'_, F> {
         }
         let group = lines.group(entity.kind(), entity.type_name());
         let before = group.bytes.len();
-        self.format.format(entity, &mut group.bytes);
-        group.ends.push((entity.offset(), group.bytes.len()));
-        lines.bytes += group.bytes.len() - before;
+        match self.format.format(entity, &mut group.bytes) {
+            Ok(()) => {
+                group.ends.push((entity.offset(), group.bytes.len()));
+                lines.bytes += group.bytes.len() - before;
+            }
+            Err(e) => {
+                group.bytes.truncate(before);
+                if lines.error.is_none() {
+                    lines.error = Some((entity.offset(), e));
+                }
+            }
+        }
         Keep::Done
     }
 
@@ -164,6 +186,46 @@ impl<F: LineFormat> Job for LinesJob<'_, F> {
     fn rule_out(&self) -> RuleOut<'_> {
         self.filter.rule_out()
     }
+}
+
+/// Runs `inputs` one after another through `job`, handing `write` each
+/// input's lines in input order; `write` returns the last offset it
+/// wrote, for `progress(input, offset)`. Returns each input's report.
+pub(crate) fn convert_lines<F: LineFormat>(
+    job: &LinesJob<'_, F>,
+    engine: &Engine,
+    builder: &ReaderBuilder,
+    inputs: &[PathBuf],
+    open: &mut dyn FnMut(&Path) -> Result<Input>,
+    progress: &mut dyn FnMut(usize, u64),
+    write: &mut dyn FnMut(Lines) -> Result<Option<u64>>,
+) -> Result<Vec<Report>> {
+    let mut reports = Vec::with_capacity(inputs.len());
+    for (i, path) in inputs.iter().enumerate() {
+        let source = open(path)?;
+        let mut order = InOrder::default();
+        let outcome = engine
+            .run(job)
+            .builder(builder)
+            .path(path)
+            .input(source, |out| {
+                // The job delivers no entity; bad records are in the
+                // report.
+                if let Out::Partial(lines) = out
+                    && let Some(done) = order.take(lines)
+                    && let Some(at) = write(done)?
+                {
+                    progress(i, at);
+                }
+                Ok(())
+            })?;
+        if let Some(rest) = order.finish() {
+            write(rest)?;
+        }
+        progress(i, outcome.bytes);
+        reports.push(outcome.report);
+    }
+    Ok(reports)
 }
 
 /// The sink's side: partials in, groups out in input order.
@@ -241,9 +303,10 @@ mod tests {
     struct RawLine;
 
     impl LineFormat for RawLine {
-        fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) {
+        fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) -> Result<()> {
             out.extend_from_slice(entity.raw());
             out.push(b'\n');
+            Ok(())
         }
     }
 

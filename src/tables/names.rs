@@ -46,6 +46,8 @@ pub struct TableNames {
     by_type: HashMap<String, usize>,
     /// Table index → name.
     names: Vec<String>,
+    /// Table index → its name before any collision suffix.
+    bases: Vec<String>,
     /// Lowercased names taken.
     taken: HashMap<String, usize>,
 }
@@ -75,11 +77,7 @@ impl TableNames {
                 offset
             ))));
         }
-        let base = match kind {
-            Kind::Other if type_name == "other" => "others".to_string(),
-            Kind::Other => format!("{}s", sanitize(type_name)),
-            known => format!("{}s", known.as_str()),
-        };
+        let base = base_name(kind, type_name);
         let mut name = base.clone();
         let mut n = 1;
         while self.taken.contains_key(&name.to_ascii_lowercase()) {
@@ -89,6 +87,7 @@ impl TableNames {
         let i = self.names.len();
         self.taken.insert(name.to_ascii_lowercase(), i);
         self.names.push(name);
+        self.bases.push(base);
         self.by_type.insert(type_name.to_string(), i);
         Ok(i)
     }
@@ -96,6 +95,12 @@ impl TableNames {
     /// The name of table `i`.
     pub fn name(&self, i: usize) -> &str {
         self.names.get(i).map_or("", String::as_str)
+    }
+
+    /// The name of table `i` before any collision suffix (`x_ys` for
+    /// `x_ys-2`): what its columns are chosen by.
+    pub(crate) fn base(&self, i: usize) -> &str {
+        self.bases.get(i).map_or("", String::as_str)
     }
 
     /// How many tables.
@@ -106,6 +111,16 @@ impl TableNames {
     /// Whether there are no tables yet.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+}
+
+/// The table name of `kind` and `type_name` before any collision suffix:
+/// a pure function, so workers and the sink agree on it.
+pub(crate) fn base_name(kind: Kind, type_name: &str) -> String {
+    match kind {
+        Kind::Other if type_name == "other" => "others".to_string(),
+        Kind::Other => format!("{}s", sanitize(type_name)),
+        known => format!("{}s", known.as_str()),
     }
 }
 

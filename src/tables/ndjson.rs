@@ -1,10 +1,10 @@
 //! NDJSON tables: one `.jsonl` file per kind.
 
-use super::lines::{InOrder, LineFormat, Lines, LinesJob};
+use super::lines::{LineFormat, Lines, LinesJob, convert_lines};
 use super::names::TableNames;
 use super::staging::{Staging, write_error};
 use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
-use crate::engine::{Engine, Out};
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::io::input::Input;
 use crate::model::entity::Entity;
@@ -178,8 +178,9 @@ impl Table {
 struct NdjsonLine;
 
 impl LineFormat for NdjsonLine {
-    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) {
+    fn format(&self, entity: &Entity<'_>, out: &mut Vec<u8>) -> Result<()> {
         write_ndjson_line(entity, out);
+        Ok(())
     }
 }
 
@@ -197,42 +198,26 @@ impl NdjsonWriter {
         open: &mut dyn FnMut(&Path) -> Result<Input>,
         progress: &mut dyn FnMut(usize, u64),
     ) -> Result<Vec<Report>> {
-        let mut reports = Vec::with_capacity(inputs.len());
         let job = LinesJob {
             filter: converter.job(),
             format: &NdjsonLine,
         };
-        for (i, path) in inputs.iter().enumerate() {
-            let source = open(path)?;
-            let mut order = InOrder::default();
-            let outcome = engine
-                .run(&job)
-                .builder(builder)
-                .path(path)
-                .input(source, |out| match out {
-                    Out::Partial(lines) => {
-                        if let Some(done) = order.take(lines)
-                            && let Some(at) = self.write_lines(done)?
-                        {
-                            progress(i, at);
-                        }
-                        Ok(())
-                    }
-                    // The job delivers none; errors are in the report.
-                    Out::Entity(e) => self.write(&e),
-                    Out::Error(_) => Ok(()),
-                })?;
-            if let Some(rest) = order.finish() {
-                self.write_lines(rest)?;
-            }
-            progress(i, outcome.bytes);
-            reports.push(outcome.report);
-        }
-        Ok(reports)
+        convert_lines(
+            &job,
+            engine,
+            builder,
+            inputs,
+            open,
+            progress,
+            &mut |lines| self.write_lines(lines),
+        )
     }
 
     /// Writes formatted lines to their tables; returns the last offset.
     fn write_lines(&mut self, lines: Lines) -> Result<Option<u64>> {
+        if let Some((_, e)) = lines.error {
+            return Err(e);
+        }
         let mut last = None;
         for group in lines.groups {
             let Some(&(first, _)) = group.ends.first() else {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "parquet")]
 use stream_chat_export::ParquetWriter;
 use stream_chat_export::{
-    CsvWriter, Engine, Error, ErrorKind, NdjsonWriter, Report, Result, TableWriter,
-    TablesConverter, TablesSummary, ensure_not_an_input,
+    CsvWriter, Engine, Error, ErrorKind, NdjsonWriter, Report, Result, TablesConverter,
+    TablesSummary, ensure_not_an_input,
 };
 
 /// The options of the table targets.
@@ -112,7 +112,10 @@ pub fn convert(r: &Request<'_>) -> Result<()> {
                 let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
                 w.columns(table.trim(), &fields)?;
             }
-            let reports = run(r, &engine, &builder, &converter, &mut w)?;
+            // The records are formatted on the workers (`CsvWriter::convert`).
+            let reports = with_progress(r, |open, progress| {
+                w.convert(&converter, &engine, &builder, r.files, open, progress)
+            })?;
             (w.finish()?, reports)
         }
         Format::Parquet => parquet(r, &engine, &builder, &converter)?,
@@ -151,19 +154,6 @@ fn parquet(
     Err(Error::new(ErrorKind::Usage(
         "this build has no Parquet support (build with the `parquet` feature)".into(),
     )))
-}
-
-/// Runs every input into `writer`, with the progress line.
-fn run<W: TableWriter>(
-    r: &Request<'_>,
-    engine: &Engine,
-    builder: &stream_chat_export::ReaderBuilder,
-    converter: &TablesConverter,
-    writer: &mut W,
-) -> Result<Vec<Report>> {
-    with_progress(r, |open, progress| {
-        converter.run(engine, builder, r.files, open, writer, progress)
-    })
 }
 
 /// Runs a conversion over the request's files with a progress line:
