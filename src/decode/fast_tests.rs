@@ -37,7 +37,7 @@ fn check(record: &[u8]) -> usize {
             if let Ok(Decoded::Entity(e)) = &fast
                 && e.compact.0
             {
-                assert_eq!(minified(e.raw()), e.raw(), "claimed compact");
+                assert!(!spaced(e.raw()), "claimed compact");
             }
             match (&fast, &serde) {
                 (Ok(f), _) => super::agree(f, &serde),
@@ -61,10 +61,11 @@ fn check(record: &[u8]) -> usize {
     fast_hits
 }
 
-fn minified(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    crate::output::minify(json, &mut out);
-    out
+/// Whether `json` has whitespace outside its strings.
+fn spaced(json: &[u8]) -> bool {
+    let mut strings = crate::json::index::StringState::default();
+    json.iter()
+        .any(|&b| strings.outside(b) && matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 #[test]

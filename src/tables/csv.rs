@@ -1,7 +1,7 @@
 //! CSV tables: one `.csv` file per kind, columns through the projection
 //! layer, written by the `csv` crate.
 
-use super::lines::{LineFormat, Lines, LinesJob, convert_lines};
+use super::lines::{LineFormat, Lines, LinesJob, convert_lines, tables_of};
 use super::names::{TableNames, base_name};
 use super::staging::{Staging, write_error};
 use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
@@ -150,9 +150,7 @@ pub fn default_columns(table: &str) -> &'static [&'static str] {
 pub struct CsvWriter {
     staging: Staging,
     names: TableNames,
-    /// Columns chosen per table, and for every other table.
-    chosen: HashMap<String, Vec<String>>,
-    chosen_all: Option<Vec<String>>,
+    columns: Columns,
     guard: bool,
     tables: Vec<Table>,
     guarded: u64,
@@ -168,6 +166,28 @@ struct Table {
     layout: Layout,
     values: Option<Values<'static>>,
     rows: u64,
+}
+
+/// The columns chosen per table (by base name), and for every other
+/// table.
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    chosen: HashMap<String, Vec<String>>,
+    all: Option<Vec<String>>,
+}
+
+impl Columns {
+    /// The columns of a table, chosen by its base name (a table whose
+    /// name got a collision suffix has the columns of its base).
+    fn of(&self, base: &str) -> Vec<String> {
+        match self.chosen.get(base).or(self.all.as_ref()) {
+            Some(f) => f.clone(),
+            None => default_columns(base)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// How a table's columns are read: the projection and what each column
@@ -233,8 +253,7 @@ impl CsvWriter {
         Ok(CsvWriter {
             staging: Staging::new(dir.as_ref())?,
             names: TableNames::new(),
-            chosen: HashMap::new(),
-            chosen_all: None,
+            columns: Columns::default(),
             guard: false,
             tables: Vec::new(),
             guarded: 0,
@@ -258,7 +277,7 @@ impl CsvWriter {
         // Checks the names now rather than at the first row.
         Layout::new(&fields)?;
         if table == "*" {
-            self.chosen_all = Some(fields);
+            self.columns.all = Some(fields);
         } else {
             let kind = Kind::from_type_name(table);
             let name = if kind == Kind::Other {
@@ -266,7 +285,7 @@ impl CsvWriter {
             } else {
                 format!("{}s", kind.as_str())
             };
-            self.chosen.insert(name, fields);
+            self.columns.chosen.insert(name, fields);
         }
         Ok(self)
     }
@@ -283,22 +302,10 @@ impl CsvWriter {
         self
     }
 
-    /// The columns of a table, chosen by its base name (a table whose name
-    /// got a collision suffix has the columns of its base).
-    fn fields_of(&self, base: &str) -> Vec<String> {
-        match self.chosen.get(base).or(self.chosen_all.as_ref()) {
-            Some(f) => f.clone(),
-            None => default_columns(base)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    }
-
     fn open(&mut self, table: usize) -> Result<()> {
         while self.tables.len() <= table {
             let name = self.names.name(self.tables.len()).to_string();
-            let fields = self.fields_of(self.names.base(self.tables.len()));
+            let fields = self.columns.of(self.names.base(self.tables.len()));
             let layout = Layout::new(&fields)?;
             let file_name = format!("{name}.csv");
             let temp = self.staging.path().join(&file_name);
@@ -421,22 +428,14 @@ impl CsvWriter {
 
     /// Writes formatted records to their tables; returns the last offset.
     fn write_lines(&mut self, lines: Lines) -> Result<Option<u64>> {
-        if let Some((_, e)) = lines.error {
-            return Err(e);
-        }
-        let mut last = None;
-        for group in lines.groups {
-            let Some(&(first, _)) = group.ends.first() else {
-                continue;
-            };
-            let table = self.names.table_of(group.kind, &group.type_name, first)?;
+        let (groups, last) = tables_of(lines, &mut self.names)?;
+        for (table, group) in groups {
             self.open(table)?;
             let t = &mut self.tables[table];
             t.out
                 .write_all(&group.bytes)
                 .map_err(write_error(&t.path))?;
             t.rows += group.ends.len() as u64;
-            last = last.max(group.ends.last().map(|e| e.0));
         }
         Ok(last)
     }
@@ -446,8 +445,7 @@ impl CsvWriter {
 /// name ([`base_name`]), as the sink chooses it, so both write the same
 /// bytes.
 struct CsvRecords {
-    chosen: HashMap<String, Vec<String>>,
-    chosen_all: Option<Vec<String>>,
+    columns: Columns,
     guard: bool,
     /// Layouts by base name, built on first use.
     layouts: Mutex<HashMap<String, Arc<Layout>>>,
@@ -466,8 +464,7 @@ thread_local! {
 impl CsvRecords {
     fn new(w: &CsvWriter) -> Result<CsvRecords> {
         let mut r = CsvRecords {
-            chosen: w.chosen.clone(),
-            chosen_all: w.chosen_all.clone(),
+            columns: w.columns.clone(),
             guard: w.guard,
             layouts: Mutex::new(HashMap::new()),
             known: Vec::new(),
@@ -483,20 +480,10 @@ impl CsvRecords {
             Kind::Read,
             Kind::Device,
         ] {
-            let layout = Layout::new(&r.fields_of(&base_name(kind, kind.as_str())))?;
+            let layout = Layout::new(&r.columns.of(&base_name(kind, kind.as_str())))?;
             r.known.push((kind, Arc::new(layout)));
         }
         Ok(r)
-    }
-
-    fn fields_of(&self, base: &str) -> Vec<String> {
-        match self.chosen.get(base).or(self.chosen_all.as_ref()) {
-            Some(f) => f.clone(),
-            None => default_columns(base)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
     }
 
     fn layout(&self, entity: &Entity<'_>) -> Result<Arc<Layout>> {
@@ -511,7 +498,7 @@ impl CsvRecords {
         if let Some(l) = layouts.get(&base) {
             return Ok(Arc::clone(l));
         }
-        let layout = Arc::new(Layout::new(&self.fields_of(&base))?);
+        let layout = Arc::new(Layout::new(&self.columns.of(&base))?);
         layouts.insert(base, Arc::clone(&layout));
         Ok(layout)
     }

@@ -10,6 +10,7 @@
 //! first by offset, so the sink ([`InOrder`]) holds one chunk's lines
 //! back and merges a partial that reaches behind it.
 
+use super::names::TableNames;
 use crate::engine::{Engine, Job, Keep, Out, RuleOut};
 use crate::error::{Error, Result};
 use crate::filter::job::FilterJob;
@@ -226,6 +227,32 @@ pub(crate) fn convert_lines<F: LineFormat>(
         reports.push(outcome.report);
     }
     Ok(reports)
+}
+
+/// Groups of lines with the index of the table they go to.
+pub(crate) type TableGroups = Vec<(usize, Group)>;
+
+/// Gives each group of `lines` its table (made on first sight in
+/// `names`); with the last offset among them. Fails with the first error
+/// a worker met formatting them.
+pub(crate) fn tables_of(
+    lines: Lines,
+    names: &mut TableNames,
+) -> Result<(TableGroups, Option<u64>)> {
+    if let Some((_, e)) = lines.error {
+        return Err(e);
+    }
+    let mut last = None;
+    let mut out = Vec::with_capacity(lines.groups.len());
+    for group in lines.groups {
+        let Some(&(first, _)) = group.ends.first() else {
+            continue;
+        };
+        let table = names.table_of(group.kind, &group.type_name, first)?;
+        last = last.max(group.ends.last().map(|e| e.0));
+        out.push((table, group));
+    }
+    Ok((out, last))
 }
 
 /// The sink's side: partials in, groups out in input order.

@@ -1,6 +1,6 @@
 //! NDJSON tables: one `.jsonl` file per kind.
 
-use super::lines::{LineFormat, Lines, LinesJob, convert_lines};
+use super::lines::{LineFormat, Lines, LinesJob, convert_lines, tables_of};
 use super::names::TableNames;
 use super::staging::{Staging, write_error};
 use super::{TableCount, TableWriter, TablesConverter, TablesSummary};
@@ -215,22 +215,14 @@ impl NdjsonWriter {
 
     /// Writes formatted lines to their tables; returns the last offset.
     fn write_lines(&mut self, lines: Lines) -> Result<Option<u64>> {
-        if let Some((_, e)) = lines.error {
-            return Err(e);
-        }
-        let mut last = None;
-        for group in lines.groups {
-            let Some(&(first, _)) = group.ends.first() else {
-                continue;
-            };
-            let table = self.names.table_of(group.kind, &group.type_name, first)?;
+        let (groups, last) = tables_of(lines, &mut self.names)?;
+        for (table, group) in groups {
             self.open(table)?;
             let t = &mut self.files[table];
             t.flush_buffer()?;
-            t.buf.extend_from_slice(&group.bytes);
+            t.buf = group.bytes;
             t.flush_buffer()?;
             t.rows += group.ends.len() as u64;
-            last = last.max(group.ends.last().map(|e| e.0));
         }
         Ok(last)
     }
