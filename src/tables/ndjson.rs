@@ -165,12 +165,22 @@ impl NdjsonWriter {
 
 impl Table {
     fn flush_buffer(&mut self) -> Result<()> {
-        let result = match &mut self.out {
-            Sink::Plain(w) => w.write_all(&self.buf),
-            Sink::Gzip(g) => g.write_all(&self.buf),
-        };
+        let buf = std::mem::take(&mut self.buf);
+        let result = self.write_block(&buf);
+        self.buf = buf;
         self.buf.clear();
-        result.map_err(write_error(&self.path))
+        result
+    }
+
+    /// Writes `bytes` to the file (after whatever was buffered: call
+    /// [`Table::flush_buffer`] first). A worker's block is written as it
+    /// is, never kept as the table's buffer.
+    fn write_block(&mut self, bytes: &[u8]) -> Result<()> {
+        match &mut self.out {
+            Sink::Plain(w) => w.write_all(bytes),
+            Sink::Gzip(g) => g.write_all(bytes),
+        }
+        .map_err(write_error(&self.path))
     }
 }
 
@@ -220,8 +230,7 @@ impl NdjsonWriter {
             self.open(table)?;
             let t = &mut self.files[table];
             t.flush_buffer()?;
-            t.buf = group.bytes;
-            t.flush_buffer()?;
+            t.write_block(&group.bytes)?;
             t.rows += group.ends.len() as u64;
         }
         Ok(last)
