@@ -1,5 +1,5 @@
 //! Table lines formatted on the engine's workers and written in input
-//! order: what lets a line-per-entity table (NDJSON) use every core while
+//! order: what lets a line-per-entity table (NDJSON, CSV) use every core while
 //! its files keep the order of the input.
 //!
 //! A worker formats each entity of its chunk into the chunk's [`Lines`],
@@ -24,8 +24,6 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub(crate) struct Lines {
     pub(crate) groups: Vec<Group>,
-    /// The bytes of every group's lines.
-    bytes: usize,
     /// The first entity that could not be formatted, and why: the run
     /// stops there, as when the sink formats.
     pub(crate) error: Option<(u64, Error)>,
@@ -104,25 +102,21 @@ impl Lines {
         &mut self.groups[at]
     }
 
-    fn first_offset(&self) -> Option<u64> {
-        self.groups
-            .iter()
-            .filter_map(|g| g.ends.first())
-            .map(|e| e.0)
-            .min()
+    /// The bytes of every group's lines.
+    fn bytes(&self) -> usize {
+        self.groups.iter().map(|g| g.bytes.len()).sum()
     }
 
-    fn last_offset(&self) -> Option<u64> {
-        self.groups
-            .iter()
-            .filter_map(|g| g.ends.last())
-            .map(|e| e.0)
-            .max()
+    /// The first and the last offset of the lines (each group is in
+    /// offset order), if there are any.
+    fn span(&self) -> Option<(u64, u64)> {
+        let first = self.groups.iter().filter_map(|g| g.ends.first()).min()?;
+        let last = self.groups.iter().filter_map(|g| g.ends.last()).max()?;
+        Some((first.0, last.0))
     }
 
     /// `other`'s lines merged into these, group by group.
     fn merge(&mut self, other: Lines) {
-        self.bytes += other.bytes;
         if let Some((at, e)) = other.error
             && self.error.as_ref().is_none_or(|(mine, _)| at < *mine)
         {
@@ -162,10 +156,7 @@ impl<F: LineFormat> Job for LinesJob<'_, F> {
         let group = lines.group(entity.kind(), entity.type_name());
         let before = group.bytes.len();
         match self.format.format(entity, &mut group.bytes) {
-            Ok(()) => {
-                group.ends.push((entity.offset(), group.bytes.len()));
-                lines.bytes += group.bytes.len() - before;
-            }
+            Ok(()) => group.ends.push((entity.offset(), group.bytes.len())),
             Err(e) => {
                 group.bytes.truncate(before);
                 if lines.error.is_none() {
@@ -177,7 +168,7 @@ impl<F: LineFormat> Job for LinesJob<'_, F> {
     }
 
     fn partial_full(&self, lines: &Lines) -> bool {
-        lines.bytes > PARTIAL_MAX
+        lines.bytes() > PARTIAL_MAX
     }
 
     fn needs_context(&self) -> bool {
@@ -269,9 +260,9 @@ impl InOrder {
             self.held = Some(lines);
             return None;
         };
-        match (lines.first_offset(), held.last_offset()) {
+        match (lines.span(), held.span()) {
             // Reaches behind what is held: the held chunk's late lines.
-            (Some(first), Some(last)) if first < last => {
+            (Some((first, _)), Some((_, last))) if first < last => {
                 held.merge(lines);
                 None
             }
@@ -369,7 +360,11 @@ mod tests {
             .input(input, |out| {
                 if let crate::engine::Out::Partial(lines) = out {
                     partials += 1;
-                    assert!(lines.bytes <= PARTIAL_MAX + (2 << 20), "{}", lines.bytes);
+                    assert!(
+                        lines.bytes() <= PARTIAL_MAX + (2 << 20),
+                        "{}",
+                        lines.bytes()
+                    );
                     for g in &lines.groups {
                         offsets.extend(g.ends.iter().map(|e| e.0));
                         if g.kind == Kind::Message {
