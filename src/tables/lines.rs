@@ -266,7 +266,12 @@ impl InOrder {
                 held.merge(lines);
                 None
             }
-            (None, _) => None,
+            // No lines to order, maybe an error: it stays with the held
+            // lines, never dropped.
+            (None, _) => {
+                held.merge(lines);
+                None
+            }
             _ => self.held.replace(lines),
         }
     }
@@ -315,6 +320,22 @@ mod tests {
         assert!(order.take(Lines::default()).is_none());
         assert_eq!(text(&order.finish().unwrap()), ["a@40\n"]);
         assert!(order.finish().is_none());
+    }
+
+    #[test]
+    fn an_error_without_lines_is_kept() {
+        let failed = || Lines {
+            groups: Vec::new(),
+            error: Some((7, Error::new(crate::error::ErrorKind::NotAnObject))),
+        };
+        let mut order = InOrder::default();
+        assert!(order.take(lines(&[("a", 0)])).is_none());
+        assert!(order.take(failed()).is_none());
+        let held = order.finish().unwrap();
+        assert_eq!(held.error.map(|(at, _)| at), Some(7));
+        // Alone, too.
+        assert!(order.take(failed()).is_none());
+        assert!(order.finish().unwrap().error.is_some());
     }
 
     /// Each entity's raw JSON as its line.
