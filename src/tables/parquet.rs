@@ -72,12 +72,18 @@ pub struct ParquetWriter {
     row_group_bytes: usize,
     kept_text: u64,
     threads: usize,
-    /// The encoding threads, started at the first flush.
-    pool: Option<rayon::ThreadPool>,
+    /// The encoding and sync threads, started at the first flush.
+    workers: Option<Workers>,
     /// The index of the input being written ([`ParquetWriter::convert`]).
     input: u32,
-    /// Syncs the files as they are written (started with the pool).
-    syncer: Option<Syncer>,
+}
+
+/// The threads that encode files, and those that sync them as they are
+/// written.
+#[derive(Debug)]
+struct Workers {
+    pool: rayon::ThreadPool,
+    syncer: Syncer,
 }
 
 /// A file written: its table, rows and bytes.
@@ -248,9 +254,8 @@ impl ParquetWriter {
             row_group_bytes: 64 << 20,
             kept_text: 0,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pool: None,
+            workers: None,
             input: 0,
-            syncer: None,
         })
     }
 
@@ -288,8 +293,8 @@ impl ParquetWriter {
                 self.kept_text,
             );
         }
-        if let Some(syncer) = self.syncer.take() {
-            syncer.finish()?;
+        if let Some(workers) = self.workers.take() {
+            workers.syncer.finish()?;
         }
         summary.dir = self.staging.commit()?;
         Ok(summary)
@@ -340,21 +345,21 @@ impl ParquetWriter {
         if keep == 0 {
             self.buffered = 0;
         }
-        if self.pool.is_none() {
+        if self.workers.is_none() {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(self.threads)
                 .thread_name(|i| format!("stream-chat-export-parquet-{i}"))
                 .build()
                 .map_err(|e| Error::new(ErrorKind::Usage(format!("cannot start threads: {e}"))))?;
-            self.pool = Some(pool);
-            self.syncer = Some(Syncer::start()?);
+            let syncer = Syncer::start()?;
+            self.workers = Some(Workers { pool, syncer });
         }
         let this = &*self;
-        let written: Vec<Result<Written>> = match &this.pool {
-            Some(pool) => pool.install(|| {
+        let written: Vec<Result<Written>> = match &this.workers {
+            Some(w) => w.pool.install(|| {
                 use rayon::prelude::*;
                 jobs.into_par_iter()
-                    .map(|(table, day, n, rows)| this.write_day(table, day, n, rows))
+                    .map(|(table, day, n, rows)| this.write_day(&w.syncer, table, day, n, rows))
                     .collect()
             }),
             None => Vec::new(),
@@ -373,6 +378,7 @@ impl ParquetWriter {
     /// the table, the rows and the bytes written.
     fn write_day(
         &self,
+        syncer: &Syncer,
         table: usize,
         day: Option<i64>,
         n: u32,
@@ -403,12 +409,7 @@ impl ParquetWriter {
             &rows,
             self.row_group_bytes,
         )?;
-        match &self.syncer {
-            Some(syncer) => syncer.sync(file, shown)?,
-            None => file
-                .sync_all()
-                .map_err(super::staging::write_error(&shown))?,
-        }
+        syncer.sync(file, shown)?;
         Ok((table, rows.len() as u64, bytes))
     }
 }
@@ -517,9 +518,9 @@ impl Built {
     }
 }
 
-/// A partial holds at most about this many bytes of rows: the sequential
-/// reader (v1 documents) keeps one partial for a whole input, so past it
-/// entities are delivered and their rows built on the sink.
+/// A partial goes to the sink past this many bytes of rows on the
+/// sequential executor ([`Job::partial_full`]), which would otherwise keep
+/// one partial for a whole input (a v1 stream).
 const PARTIAL_MAX: usize = 16 << 20;
 
 /// The converter's filter, building each match's row on the worker.
@@ -534,9 +535,6 @@ impl Job for RowsJob<'_> {
     fn entity(&self, entity: &Entity<'_>, built: &mut Built) -> Keep {
         if self.filter.entity(entity, &mut ()) == Keep::Done {
             return Keep::Done;
-        }
-        if built.bytes > PARTIAL_MAX {
-            return Keep::Deliver;
         }
         match build_row(entity, self.input) {
             Ok(row) => {
@@ -556,6 +554,10 @@ impl Job for RowsJob<'_> {
 
     fn rule_out(&self) -> RuleOut<'_> {
         self.filter.rule_out()
+    }
+
+    fn partial_full(&self, built: &Built) -> bool {
+        built.bytes > PARTIAL_MAX
     }
 }
 
