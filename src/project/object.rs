@@ -175,10 +175,23 @@ pub(crate) fn id_of(v: Raw<'_>) -> Option<String> {
     if v.get().starts_with('"') {
         return as_str(v).map(Cow::into_owned);
     }
-    if !v.get().starts_with('{') {
+    let text = v.get();
+    if !text.starts_with('{') {
         return None;
     }
-    Object::parse(v.get()).ok()?.str("id").map(Cow::into_owned)
+    // A message embeds several user objects (`user`, `mentioned_users`,
+    // `pinned_by`) and only their `id` is wanted: walk the members keeping
+    // the last `id` (a duplicated key keeps its last value, as in
+    // `Object::parse`), rather than collecting every field.
+    let mut id = None;
+    each_member(text, |k, escaped, value| {
+        let key = &text[k];
+        if key == "id" || (escaped && unescape(key) == "id") {
+            id = Some(value);
+        }
+    })
+    .ok()?;
+    as_str(Raw(&text[id?])).map(Cow::into_owned)
 }
 
 /// The elements of an array value (nothing for another value).
@@ -252,6 +265,23 @@ mod tests {
             id_of(Raw::trusted(r#"{"id":"u1","id":"u2"}"#)).as_deref(),
             Some("u2")
         );
+        for (user, id) in [
+            (
+                r#"{"name":"a","id":"u\u00e9","role":"user"}"#,
+                Some("u\u{e9}"),
+            ),
+            (r#"{"\u0069d":"x"}"#, Some("x")),
+            (r#"{"id":"u1","id":null}"#, None),
+            (r#"{"id":5}"#, None),
+            (r#"{"ids":"u1"}"#, None),
+            (r#""u2""#, Some("u2")),
+            ("7", None),
+        ] {
+            let want = serde_json::from_str::<serde_json::Value>(user).unwrap();
+            let want = want.get("id").or(Some(&want)).and_then(|v| v.as_str());
+            assert_eq!(want, id, "{user}");
+            assert_eq!(id_of(Raw::trusted(user)).as_deref(), id, "{user}");
+        }
         assert_eq!(as_bool(Raw::trusted("true")), Some(true));
         for bad in [
             "",
