@@ -245,6 +245,86 @@ fn split_output_parts_are_each_valid_and_hold_every_message_once() {
     assert_eq!(problems(&one), Vec::<String>::new());
 }
 
+/// Parts are packed by what is written, not by the export's size: an
+/// export's message carries read-only fields and whole user objects that
+/// the import leaves out, so an estimate from the input alone would cut
+/// parts at a fraction of the limit.
+#[test]
+fn split_output_parts_are_filled_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.jsonl");
+    // Small channels whose messages shrink a lot: each holds a big user
+    // object and read-only aggregates.
+    let padding = "x".repeat(600);
+    let mut text = String::new();
+    for c in 0..60 {
+        text += &format!(
+            r#"{{"type":"channel","item":{{"cid":"messaging:c{c}","type":"messaging","id":"c{c}","created_by":{{"id":"u{c}"}}}}}}"#
+        );
+        text.push('\n');
+        for m in 0..4 {
+            text += &format!(
+                r#"{{"type":"message","item":{{"id":"c{c}-m{m}","cid":"messaging:c{c}","text":"hi","user":{{"id":"u{c}","bio":"{padding}"}},"latest_reactions":[],"reaction_counts":{{}},"own_reactions":[],"created_at":"2024-02-01T00:00:00Z"}}}}"#
+            );
+            text.push('\n');
+        }
+    }
+    std::fs::write(&input, &text).unwrap();
+    let max = 8_000;
+    let out = dir.path().join("import");
+    let summary = convert(std::slice::from_ref(&input), &out, Some(max));
+    let sizes: Vec<u64> = summary.parts.iter().map(|(_, n)| *n).collect();
+    let total: u64 = sizes.iter().sum();
+    for (path, size) in &summary.parts {
+        assert_eq!(std::fs::metadata(path).unwrap().len(), *size, "{path:?}");
+        assert!(*size <= max, "{sizes:?}");
+        assert_eq!(problems(path), Vec::<String>::new(), "{path:?}");
+    }
+    // Every part but the last is at least three quarters full (a part
+    // ends one bin short of the limit at most, and a bin is under a
+    // quarter of it), so there are no more parts than that allows.
+    for size in &sizes[..sizes.len() - 1] {
+        assert!(*size > max * 3 / 4 - 1_000, "{sizes:?}");
+    }
+    assert!(
+        sizes.len() as u64 <= total / (max * 3 / 4 - 1_000) + 1,
+        "{sizes:?}"
+    );
+    let mut all = Messages::new();
+    for (part, _) in &summary.parts {
+        all.extend(messages(part));
+    }
+    assert_eq!(all, messages(&input));
+
+    // Channels interleaved line by line (each bin's items spilled in runs
+    // among the others'): every message still lands once, in a valid part.
+    let lines: Vec<&str> = text.lines().collect();
+    let (channels, items): (Vec<&str>, Vec<&str>) = lines
+        .iter()
+        .partition(|l| l.contains(r#""type":"channel""#));
+    let mut mixed = channels.join("\n") + "\n";
+    for m in 0..4 {
+        for c in 0..60 {
+            mixed += items[c * 4 + m];
+            mixed.push('\n');
+        }
+    }
+    let input = dir.path().join("mixed.jsonl");
+    std::fs::write(&input, mixed).unwrap();
+    let out = dir.path().join("mixed-import");
+    let summary = convert(std::slice::from_ref(&input), &out, Some(max));
+    assert!(summary.parts.len() > 2, "{:?}", summary.parts);
+    let mut all = Messages::new();
+    for (part, size) in &summary.parts {
+        assert!(*size <= max);
+        assert_eq!(problems(part), Vec::<String>::new(), "{part:?}");
+        for (id, m) in messages(part) {
+            assert!(all.insert(id.clone(), m).is_none(), "{id} in two parts");
+        }
+    }
+    assert_eq!(all, messages(&input));
+}
+
 #[test]
 fn hostile_text_survives_unchanged() {
     let dir = tempfile::tempdir().unwrap();

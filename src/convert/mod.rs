@@ -7,11 +7,13 @@
 //!    object (newest `updated_at` wins), channels with their members,
 //!    devices, bans, and one hash per kept message id;
 //! 2. members, messages and reactions rewritten on the workers and spilled
-//!    in input order to temporary files, one per part and kind.
+//!    in input order to temporary files, one per kind, in runs per bin
+//!    (channels packed by their estimated size).
 //!
-//! Then each part is written in the import order — users, devices,
+//! Then bins are grouped into parts by their exact size, and each part is
+//! written in the import order — users, devices,
 //! future_channel_ban, channels, members, messages, reactions — under a
-//! temporary name, renamed when complete ([`Output`]). Memory grows with
+//! temporary name, renamed when complete ([`Output`](crate::output::Output)). Memory grows with
 //! users and channels (and 16 bytes per kept message: its id's hash
 //! and its channel), never with message content.
 //!
@@ -31,21 +33,19 @@
 //! from the messages' `latest_reactions`, which Stream caps: the summary
 //! then says how many were listed against how many the messages count.
 
+mod assemble;
 mod object;
 mod rewrite;
 mod tables;
 mod write;
 
 use crate::engine::{Engine, Out};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::filter::Filter;
 use crate::io::input::Input;
-use crate::output::Output;
 use crate::read::reader::ReaderBuilder;
 use crate::report::Report;
-use rewrite::Acc;
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tables::{Tables, TablesJob};
 use write::{Spills, WriteJob};
@@ -59,7 +59,7 @@ use write::{Spills, WriteJob};
 /// object, newest `updated_at` winning; channels with their members;
 /// devices; bans; one hash per kept message id), then members, messages
 /// and reactions rewritten on the workers and spilled in input order to
-/// temporary files per part and kind. Each part is then written under a
+/// temporary files per kind. Each part is then written under a
 /// temporary name and renamed when complete. Memory grows with users and
 /// channels (and 16 bytes per kept message: its id's hash and its
 /// channel), never with message
@@ -222,12 +222,12 @@ impl ImportConverter {
             })?;
         }
         tables.finish();
-        let parts = self.plan(&mut tables);
+        let bins = assemble::plan(&mut tables, self.max_size);
         let folder = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut spills = Spills::new(parts, &folder)?;
+        let mut spills = Spills::new(bins, &folder)?;
         let job = WriteJob {
             tables: &tables,
             filter: &self.filter,
@@ -255,207 +255,14 @@ impl ImportConverter {
             })?;
             summary.reports.push(outcome.report);
         }
-        self.assemble(&tables, &mut spills, parts, out, &mut summary)?;
+        assemble::assemble(
+            &tables,
+            &mut spills,
+            self.max_size,
+            self.member_item,
+            out,
+            &mut summary,
+        )?;
         Ok(summary)
-    }
-
-    /// Assigns each kept channel to a part; returns the number of parts.
-    fn plan(&self, tables: &mut Tables) -> usize {
-        let Some(max) = self.max_size else {
-            return 1;
-        };
-        let user_bytes: u64 = tables.users.values().map(|u| u.raw.len() as u64).sum();
-        let per_user = user_bytes / (tables.users.len() as u64).max(1) + 40;
-        let base: u64 = tables
-            .devices
-            .iter()
-            .chain(&tables.bans)
-            .map(|d| d.len() as u64 + 40)
-            .sum::<u64>()
-            + tables.kept_users.len() as u64 * per_user;
-        let (mut part, mut size, mut channels_in_part) = (0, base, 0);
-        for ch in tables.channels.iter_mut().filter(|c| c.kept) {
-            let estimate = ch.bytes
-                + ch.members.len() as u64 * per_user
-                + ch.record.as_ref().map_or(100, |r| r.len() as u64);
-            if channels_in_part > 0 && size + estimate > max {
-                part += 1;
-                size = 0;
-                channels_in_part = 0;
-            }
-            ch.part = part;
-            size += estimate;
-            channels_in_part += 1;
-        }
-        part + 1
-    }
-
-    fn assemble(
-        &self,
-        tables: &Tables,
-        spills: &mut Spills,
-        parts: usize,
-        out: &Path,
-        summary: &mut ConvertSummary,
-    ) -> Result<()> {
-        let split = parts > 1;
-        let (destination, staging) = if split {
-            if out.exists() {
-                return Err(Error::new(ErrorKind::Usage(format!(
-                    "{}: exists; a split output is a new folder (remove it or choose another --out)",
-                    out.display()
-                ))));
-            }
-            let parent = match out.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            let name = out.file_name().unwrap_or(out.as_os_str()).to_string_lossy();
-            let staging = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".tmp")
-                .tempdir_in(parent)
-                .map_err(|e| Error::new(ErrorKind::Write(e)).with_path(out))?;
-            (staging.path().to_path_buf(), Some(staging))
-        } else {
-            (out.to_path_buf(), None)
-        };
-        let mut written = BTreeMap::new();
-        let mut acc = Acc::default();
-        let mut files = Vec::new();
-        for part in 0..parts {
-            let path = if split {
-                destination.join(format!("part-{:04}.jsonl", part + 1))
-            } else {
-                destination.clone()
-            };
-            let mut output = Output::create(&path)?;
-            let mut size = 0u64;
-            // Devices and bans go with the first part, and their users.
-            let mut users: BTreeSet<String> = spills.users[part].clone();
-            let mut head = Acc::default();
-            if part == 0 {
-                users.extend(tables.kept_users.iter().cloned());
-                for d in &tables.devices {
-                    if let Some(user) = rewrite::device(d, &mut head) {
-                        users.insert(user);
-                        *written.entry("device").or_default() += 1;
-                    }
-                }
-                for b in &tables.bans {
-                    if let Some(refs) = rewrite::ban(b, &mut head) {
-                        users.extend(refs);
-                        *written.entry("future_channel_ban").or_default() += 1;
-                    }
-                }
-            }
-            let mut channels = Acc::default();
-            let mut synthesized = Acc::default();
-            for ch in tables.channels.iter().filter(|c| c.kept && c.part == part) {
-                let creator = ch
-                    .created_by
-                    .clone()
-                    .filter(|c| !c.is_empty())
-                    .or_else(|| ch.first_user.clone());
-                let Some(creator) = creator else {
-                    tables::bump(
-                        &mut acc.dropped,
-                        "channels without a creator, member or message",
-                    );
-                    continue;
-                };
-                if ch.created_by.as_deref().is_none_or(str::is_empty) {
-                    tables::bump(
-                        &mut acc.adjusted,
-                        "channels without created_by: their first member or author named",
-                    );
-                }
-                rewrite::channel(ch, &creator, &mut channels);
-                users.insert(creator);
-                *written.entry("channel").or_default() += 1;
-                if ch.is_distinct() {
-                    for user in ch.members.difference(&ch.recorded) {
-                        rewrite::made_up_member(ch, user, self.member_item, &mut synthesized);
-                        users.insert(user.clone());
-                        *written.entry("member").or_default() += 1;
-                    }
-                }
-            }
-            let mut user_lines = Acc::default();
-            for id in &users {
-                match tables.users.get(id) {
-                    Some(u) => rewrite::user(&u.raw, &mut user_lines),
-                    None => {
-                        tables::bump(
-                            &mut acc.adjusted,
-                            "users known only by id (no user object in the input): written with their id",
-                        );
-                        rewrite::bare_user(id, &mut user_lines);
-                    }
-                }
-                *written.entry("user").or_default() += 1;
-            }
-            tables::add_counts(&mut acc.adjusted, std::mem::take(&mut user_lines.adjusted));
-            for buf in [&user_lines.buf, &head.buf, &channels.buf, &synthesized.buf] {
-                output
-                    .write_all(buf)
-                    .map_err(|e| Error::new(ErrorKind::Write(e)).with_path(&path))?;
-                size += buf.len() as u64;
-            }
-            tables::add_counts(&mut acc.adjusted, head.adjusted);
-            tables::add_counts(&mut acc.dropped, head.dropped);
-            tables::add_counts(&mut acc.adjusted, channels.adjusted);
-            size += spills.copy_part(part, &mut output)?;
-            output.finish()?;
-            files.push((path, size));
-        }
-        if let Some(staging) = staging {
-            let kept = staging.keep();
-            std::fs::rename(&kept, out).map_err(|e| {
-                let _ = std::fs::remove_dir_all(&kept);
-                Error::new(ErrorKind::Write(e)).with_path(out)
-            })?;
-            files = files
-                .into_iter()
-                .map(|(p, n)| (out.join(p.file_name().unwrap_or_default()), n))
-                .collect();
-        }
-        for (kind, name) in [
-            (write::MEMBERS, "member"),
-            (write::MESSAGES, "message"),
-            (write::REACTIONS, "reaction"),
-        ] {
-            *written.entry(name).or_default() += spills.written[kind];
-        }
-        summary.written = written;
-        let made_up = tables
-            .channels
-            .iter()
-            .filter(|c| c.kept && c.is_distinct() && c.members.len() > c.recorded.len())
-            .count() as u64;
-        let shared = tables
-            .channels
-            .iter()
-            .filter(|c| c.kept && c.named_distinct() && !c.is_distinct())
-            .count() as u64;
-        if shared > 0 {
-            acc.adjusted.insert(
-                "distinct channels whose member set another one has (or that have none): written by their id, rewritten to the import pattern",
-                shared,
-            );
-        }
-        if made_up > 0 {
-            acc.adjusted.insert(
-                "distinct channels missing member records: made up for their listed users (or, without a list, their authors and creator)",
-                made_up,
-            );
-        }
-        summary.adjusted = std::mem::take(&mut spills.adjusted);
-        tables::add_counts(&mut summary.adjusted, acc.adjusted);
-        summary.dropped = tables.dropped.clone();
-        tables::add_counts(&mut summary.dropped, std::mem::take(&mut spills.dropped));
-        tables::add_counts(&mut summary.dropped, acc.dropped);
-        summary.parts = files;
-        Ok(())
     }
 }

@@ -541,8 +541,9 @@ pub(crate) fn message(
         );
     }
     if let Some(q) = quoted {
-        // The quoted message must be in the same file (part).
-        if t.message_part(&q) == Some(ch.part) {
+        // The quoted message must be in the same file: in the same bin
+        // (a part is made of whole bins).
+        if t.message_bin(&q) == Some(ch.bin) {
             push(&mut fields, "quoted_message_id", Value::Str(Cow::Owned(q)));
         } else {
             bump(

@@ -70,8 +70,10 @@ pub(crate) struct ChannelEntry {
     pub(crate) distinct: bool,
     /// Estimated bytes of its kept items in the output.
     pub(crate) bytes: u64,
-    /// The output part it goes to.
-    pub(crate) part: usize,
+    /// The bin it goes to: channels are packed into bins by their
+    /// estimated size, bins into output parts by their exact size, once
+    /// written (see `assemble`).
+    pub(crate) bin: usize,
 }
 
 impl ChannelEntry {
@@ -121,10 +123,10 @@ impl Tables {
         self.messages.get(&self.message_hash(id)).copied()
     }
 
-    /// The part a kept message goes to.
-    pub(crate) fn message_part(&self, id: &str) -> Option<usize> {
+    /// The bin a kept message goes to.
+    pub(crate) fn message_bin(&self, id: &str) -> Option<usize> {
         let m = self.message(id)?;
-        Some(self.channels.get(m.channel as usize)?.part)
+        Some(self.channels.get(m.channel as usize)?.bin)
     }
 
     /// The channel of a cid.
@@ -156,7 +158,7 @@ impl Tables {
                     kept: false,
                     distinct: false,
                     bytes: 0,
-                    part: 0,
+                    bin: 0,
                 });
                 self.by_cid.insert(cid.to_string(), self.channels.len() - 1);
                 self.channels.len() - 1

@@ -31,8 +31,10 @@ pub struct Args {
     /// accepted as the output.
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
-    /// Split output estimated over SIZE into parts (Stream's upload limit
-    /// is 300 MB). A channel is never split across parts.
+    /// Split output over SIZE into parts of at most SIZE (Stream's upload
+    /// limit is 300 MB), each filled as far as whole channels allow. A
+    /// channel is never split across parts (one larger than SIZE is a
+    /// part of its own).
     #[arg(long, default_value = "300MB", value_name = "SIZE", value_parser = parse_size)]
     max_size: usize,
     /// stream-import: the type of member items. Stream's import
