@@ -9,7 +9,6 @@
 //! half-enforced.
 
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 /// The schema files, by `$id`. `item.schema.json` is not among them: the
 /// envelope is checked by the validator, which dispatches on `type`.
@@ -98,10 +97,180 @@ impl std::fmt::Display for FieldPath<'_> {
     }
 }
 
-/// The loaded schemas.
+/// The loaded schemas, each compiled into a tree of [`Node`]s.
 #[derive(Debug)]
 pub(crate) struct Schemas {
-    by_id: HashMap<&'static str, Value>,
+    by_id: crate::hash::Map<&'static str, Node>,
+}
+
+/// One schema object with its keywords read out once: evaluating the
+/// raw `Value` looked up every keyword by name in every value of every
+/// item, a third of the validator's time.
+#[derive(Debug, Default)]
+struct Node {
+    reference: Option<String>,
+    /// `type`, as written (for the message), and the types it allows.
+    ty: Option<(Value, u8)>,
+    options: Option<Vec<Value>>,
+    constant: Option<Value>,
+    max_length: Option<u64>,
+    min_length: Option<u64>,
+    pattern: Option<String>,
+    format: Option<Format>,
+    max_items: Option<u64>,
+    min_items: Option<u64>,
+    items: Option<Box<Node>>,
+    required: Vec<String>,
+    /// `properties`, in key order, and their lookup by key (the Fx hash:
+    /// the keys are the schema's, and SipHash showed in profiles).
+    properties: Vec<(String, Node)>,
+    property_index: crate::hash::Map<String, usize>,
+    additional: Additional,
+    any_of: Option<(Vec<Node>, AnyOfWords)>,
+    all_of: Vec<Node>,
+    not: Option<(Box<Node>, Value)>,
+    /// `if`, its `then` and `else`, and the condition in words.
+    condition: Option<Condition>,
+}
+
+#[derive(Debug)]
+struct Condition {
+    test: Box<Node>,
+    then: Option<Box<Node>>,
+    otherwise: Option<Box<Node>>,
+    /// The condition's fields and the constant each must equal (`None`:
+    /// set), for `describe_condition`.
+    words: Vec<(String, Option<Value>)>,
+}
+
+/// `anyOf` in words: the first required field of each branch, when every
+/// branch names one (the schemas' "exactly one of two fields").
+#[derive(Debug)]
+struct AnyOfWords(Option<Vec<String>>);
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    DateTime,
+    Uri,
+}
+
+#[derive(Debug, Default)]
+enum Additional {
+    #[default]
+    Allowed,
+    Forbidden,
+    Schema(Box<Node>),
+}
+
+const STRING: u8 = 1;
+const BOOLEAN: u8 = 2;
+const OBJECT: u8 = 4;
+const ARRAY: u8 = 8;
+const NULL: u8 = 16;
+const NUMBER: u8 = 32;
+const INTEGER: u8 = 64;
+
+impl Node {
+    fn compile(schema: &Value) -> Node {
+        let Some(s) = schema.as_object() else {
+            return Node::default();
+        };
+        let boxed = |key: &str| s.get(key).map(|v| Box::new(Node::compile(v)));
+        let number = |key: &str| s.get(key).and_then(Value::as_u64);
+        let properties: Vec<(String, Node)> = s
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), Node::compile(v)))
+            .collect();
+        let property_index = properties
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
+        Node {
+            reference: s.get("$ref").and_then(Value::as_str).map(str::to_string),
+            ty: s.get("type").map(|t| (t.clone(), type_mask(t))),
+            options: s.get("enum").and_then(Value::as_array).cloned(),
+            constant: s.get("const").cloned(),
+            max_length: number("maxLength"),
+            min_length: number("minLength"),
+            pattern: s.get("pattern").and_then(Value::as_str).map(str::to_string),
+            format: match s.get("format").and_then(Value::as_str) {
+                Some("date-time") => Some(Format::DateTime),
+                Some("uri") => Some(Format::Uri),
+                _ => None,
+            },
+            max_items: number("maxItems"),
+            min_items: number("minItems"),
+            items: boxed("items"),
+            required: s
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            properties,
+            property_index,
+            additional: match s.get("additionalProperties") {
+                Some(Value::Bool(false)) => Additional::Forbidden,
+                Some(sub @ Value::Object(_)) => Additional::Schema(Box::new(Node::compile(sub))),
+                _ => Additional::Allowed,
+            },
+            any_of: s.get("anyOf").and_then(Value::as_array).map(|branches| {
+                (
+                    branches.iter().map(Node::compile).collect(),
+                    any_of_words(branches),
+                )
+            }),
+            all_of: s
+                .get("allOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(Node::compile)
+                .collect(),
+            not: s
+                .get("not")
+                .map(|v| (Box::new(Node::compile(v)), v.clone())),
+            condition: s.get("if").map(|cond| Condition {
+                test: Box::new(Node::compile(cond)),
+                then: boxed("then"),
+                otherwise: boxed("else"),
+                words: cond
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(key, sub)| (key.clone(), sub.get("const").cloned()))
+                    .collect(),
+            }),
+        }
+    }
+
+    fn property(&self, key: &str) -> Option<&Node> {
+        self.property_index.get(key).map(|&i| &self.properties[i].1)
+    }
+}
+
+/// Where problems go: collected as messages, or (a branch tried by
+/// `anyOf`, `not` or `if`) only noted, never formatted.
+enum Sink<'o> {
+    Collect(&'o mut Vec<String>),
+    Fail(bool),
+}
+
+impl Sink<'_> {
+    #[inline]
+    fn push(&mut self, message: impl FnOnce() -> String) {
+        match self {
+            Sink::Collect(out) => out.push(message()),
+            Sink::Fail(failed) => *failed = true,
+        }
+    }
 }
 
 impl Schemas {
@@ -109,14 +278,14 @@ impl Schemas {
     /// pattern to `^[\w!-]*$` (stream-cli's `LighterValidationChannelID`),
     /// which lets exported distinct-channel ids (`!members-…`) through.
     pub(crate) fn load(lighter_channel_ids: bool) -> Result<Schemas, String> {
-        let mut by_id = HashMap::new();
+        let mut by_id = crate::hash::Map::default();
         for (id, text) in FILES {
             let mut schema: Value = serde_json::from_str(text).map_err(|e| format!("{id}: {e}"))?;
             check_keywords(&schema, id)?;
             if lighter_channel_ids && *id == "channel.schema.json" {
                 schema["properties"]["id"]["pattern"] = Value::from(r"^[\w!-]*$");
             }
-            by_id.insert(*id, schema);
+            by_id.insert(*id, Node::compile(&schema));
         }
         Ok(Schemas { by_id })
     }
@@ -139,145 +308,124 @@ impl Schemas {
     /// Checks `value` against the schema `id`, naming fields from `path`
     /// (`message`, `message.attachments[2]`); every violation is pushed.
     pub(crate) fn check(&self, id: &str, value: &Value, path: &str, out: &mut Vec<String>) {
-        self.check_at(id, value, &FieldPath::Root(path), out);
+        self.check_at(id, value, &FieldPath::Root(path), &mut Sink::Collect(out));
     }
 
-    fn check_at(&self, id: &str, value: &Value, path: &FieldPath<'_>, out: &mut Vec<String>) {
+    fn check_at(&self, id: &str, value: &Value, path: &FieldPath<'_>, out: &mut Sink<'_>) {
         if let Some(schema) = self.by_id.get(id) {
             self.eval(schema, value, path, out);
         }
     }
 
-    fn eval(&self, schema: &Value, value: &Value, path: &FieldPath<'_>, out: &mut Vec<String>) {
-        let Some(s) = schema.as_object() else {
-            return;
-        };
-        if let Some(Value::String(r)) = s.get("$ref") {
+    fn eval(&self, s: &Node, value: &Value, path: &FieldPath<'_>, out: &mut Sink<'_>) {
+        if let Some(r) = &s.reference {
             self.check_at(r, value, path, out);
         }
-        if let Some(t) = s.get("type")
-            && !type_matches(t, value)
+        if let Some((t, mask)) = &s.ty
+            && value_type(value) & mask == 0
         {
-            out.push(format!("{path} must be {}", type_words(t)));
+            out.push(|| format!("{path} must be {}", type_words(t)));
             // Nothing else can be said of a value of the wrong type.
             return;
         }
-        if let Some(Value::Array(options)) = s.get("enum")
+        if let Some(options) = &s.options
             && !options.contains(value)
         {
-            out.push(format!("{path} must be one of {}", list(options)));
+            out.push(|| format!("{path} must be one of {}", list(options)));
         }
-        if let Some(c) = s.get("const")
+        if let Some(c) = &s.constant
             && c != value
         {
-            out.push(format!("{path} must be {c}"));
+            out.push(|| format!("{path} must be {c}"));
         }
-        if let Value::String(text) = value {
-            self.eval_string(s, text, path, out);
+        match value {
+            Value::String(text) => self.eval_string(s, text, path, out),
+            Value::Array(items) => self.eval_array(s, items, path, out),
+            Value::Object(object) => self.eval_object(s, object, path, out),
+            _ => {}
         }
-        if let Value::Array(items) = value {
-            self.eval_array(s, items, path, out);
-        }
-        if let Value::Object(object) = value {
-            self.eval_object(s, object, path, out);
-        }
-        if let Some(Value::Array(branches)) = s.get("anyOf")
+        if let Some((branches, words)) = &s.any_of
             && !branches.iter().any(|b| self.passes(b, value, path))
         {
-            out.push(describe_any_of(branches, path));
+            out.push(|| describe_any_of(words, path));
         }
-        if let Some(Value::Array(all)) = s.get("allOf") {
-            for sub in all {
-                self.eval(sub, value, path, out);
-            }
+        for sub in &s.all_of {
+            self.eval(sub, value, path, out);
         }
-        if let Some(not) = s.get("not")
+        if let Some((not, raw)) = &s.not
             && self.passes(not, value, path)
         {
-            out.push(format!("{path} must not match {not}"));
+            out.push(|| format!("{path} must not match {raw}"));
         }
-        if let Some(cond) = s.get("if") {
-            let holds = self.passes(cond, value, path);
+        if let Some(cond) = &s.condition {
+            let holds = self.passes(&cond.test, value, path);
             let (branch, word) = if holds {
-                (s.get("then"), "when")
+                (&cond.then, "when")
             } else {
-                (s.get("else"), "unless")
+                (&cond.otherwise, "unless")
             };
             if let Some(branch) = branch {
-                let mut inner = Vec::new();
-                self.eval(branch, value, path, &mut inner);
-                let reason = describe_condition(cond, path);
-                out.extend(inner.into_iter().map(|m| format!("{m} {word} {reason}")));
+                match out {
+                    Sink::Collect(out) => {
+                        let mut inner = Vec::new();
+                        self.eval(branch, value, path, &mut Sink::Collect(&mut inner));
+                        let reason = describe_condition(&cond.words, path);
+                        out.extend(inner.into_iter().map(|m| format!("{m} {word} {reason}")));
+                    }
+                    Sink::Fail(_) => self.eval(branch, value, path, out),
+                }
             }
         }
     }
 
-    fn passes(&self, schema: &Value, value: &Value, path: &FieldPath<'_>) -> bool {
-        let mut scratch = Vec::new();
-        self.eval(schema, value, path, &mut scratch);
-        scratch.is_empty()
+    fn passes(&self, schema: &Node, value: &Value, path: &FieldPath<'_>) -> bool {
+        let mut sink = Sink::Fail(false);
+        self.eval(schema, value, path, &mut sink);
+        matches!(sink, Sink::Fail(false))
     }
 
-    fn eval_string(
-        &self,
-        s: &Map<String, Value>,
-        text: &str,
-        path: &FieldPath<'_>,
-        out: &mut Vec<String>,
-    ) {
+    fn eval_string(&self, s: &Node, text: &str, path: &FieldPath<'_>, out: &mut Sink<'_>) {
         // JSON Schema counts lengths in code points.
         let chars = || text.chars().count();
-        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+        if let Some(max) = s.max_length
             && chars() as u64 > max
         {
-            out.push(format!("{path} max length exceeded ({max})"));
+            out.push(|| format!("{path} max length exceeded ({max})"));
         }
-        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+        if let Some(min) = s.min_length
             && (chars() as u64) < min
         {
-            out.push(format!("{path} must be at least {min} characters long"));
+            out.push(|| format!("{path} must be at least {min} characters long"));
         }
-        if let Some(Value::String(p)) = s.get("pattern")
+        if let Some(p) = &s.pattern
             && !super::pattern::matches(p, text)
         {
             // The pattern as the schema writes it, as stream-cli printed it.
-            out.push(format!("{path} {} invalid (\"{p}\" allowed)", quote(text)));
+            out.push(|| format!("{path} {} invalid (\"{p}\" allowed)", quote(text)));
         }
-        match s.get("format").and_then(Value::as_str) {
-            Some("date-time") if !super::pattern::is_rfc3339(text) => {
-                out.push(format!(
-                    "{path} {} is not an RFC 3339 date-time",
-                    quote(text)
-                ));
+        match s.format {
+            Some(Format::DateTime) if !super::pattern::is_rfc3339(text) => {
+                out.push(|| format!("{path} {} is not an RFC 3339 date-time", quote(text)));
             }
-            Some("uri") if !super::pattern::is_uri(text) => {
-                out.push(format!("{path} {} is not a URI", quote(text)));
+            Some(Format::Uri) if !super::pattern::is_uri(text) => {
+                out.push(|| format!("{path} {} is not a URI", quote(text)));
             }
             _ => {}
         }
     }
 
-    fn eval_array(
-        &self,
-        s: &Map<String, Value>,
-        items: &[Value],
-        path: &FieldPath<'_>,
-        out: &mut Vec<String>,
-    ) {
-        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+    fn eval_array(&self, s: &Node, items: &[Value], path: &FieldPath<'_>, out: &mut Sink<'_>) {
+        if let Some(max) = s.max_items
             && items.len() as u64 > max
         {
-            out.push(format!(
-                "{path} has {} items, at most {max} allowed",
-                items.len()
-            ));
+            out.push(|| format!("{path} has {} items, at most {max} allowed", items.len()));
         }
-        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+        if let Some(min) = s.min_items
             && (items.len() as u64) < min
         {
-            out.push(format!("{path} needs at least {min} item(s)"));
+            out.push(|| format!("{path} needs at least {min} item(s)"));
         }
-        if let Some(each) = s.get("items") {
+        if let Some(each) = &s.items {
             for (i, item) in items.iter().enumerate() {
                 self.eval(each, item, &FieldPath::Index(path, i), out);
             }
@@ -286,45 +434,54 @@ impl Schemas {
 
     fn eval_object(
         &self,
-        s: &Map<String, Value>,
+        s: &Node,
         object: &Map<String, Value>,
         path: &FieldPath<'_>,
-        out: &mut Vec<String>,
+        out: &mut Sink<'_>,
     ) {
-        if let Some(Value::Array(required)) = s.get("required") {
-            for key in required.iter().filter_map(Value::as_str) {
-                if !object.contains_key(key) {
-                    out.push(format!("{path}.{key} required"));
-                }
+        for key in &s.required {
+            if !object.contains_key(key) {
+                out.push(|| format!("{path}.{key} required"));
             }
         }
-        let properties = s.get("properties").and_then(Value::as_object);
-        if let Some(properties) = properties {
-            for (key, sub) in properties {
+        // The smaller side drives the lookups: an item has a few of the
+        // dozens of fields its schema lists, and an `if` names one field
+        // of an item's dozen. Both are in key order, so problems come in
+        // the same order either way.
+        if s.properties.len() <= object.len() {
+            for (key, sub) in &s.properties {
                 if let Some(v) = object.get(key) {
                     self.eval(sub, v, &FieldPath::Key(path, key), out);
                 }
             }
+        } else {
+            for (key, v) in object {
+                if let Some(sub) = s.property(key) {
+                    self.eval(sub, v, &FieldPath::Key(path, key), out);
+                }
+            }
         }
-        match s.get("additionalProperties") {
-            Some(Value::Bool(false)) => {
+        match &s.additional {
+            Additional::Forbidden => {
                 for key in object.keys() {
-                    if !properties.is_some_and(|p| p.contains_key(key)) {
-                        out.push(format!(
-                            "{} is not allowed (the schema allows only its listed fields)",
-                            FieldPath::Key(path, key)
-                        ));
+                    if s.property(key).is_none() {
+                        out.push(|| {
+                            format!(
+                                "{} is not allowed (the schema allows only its listed fields)",
+                                FieldPath::Key(path, key)
+                            )
+                        });
                     }
                 }
             }
-            Some(sub @ Value::Object(_)) => {
+            Additional::Schema(sub) => {
                 for (key, v) in object {
-                    if !properties.is_some_and(|p| p.contains_key(key)) {
+                    if s.property(key).is_none() {
                         self.eval(sub, v, &FieldPath::Key(path, key), out);
                     }
                 }
             }
-            _ => {}
+            Additional::Allowed => {}
         }
     }
 }
@@ -367,27 +524,39 @@ fn check_keywords(schema: &Value, id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn type_matches(t: &Value, value: &Value) -> bool {
+/// The types a `type` keyword allows, as a mask.
+fn type_mask(t: &Value) -> u8 {
+    let one = |name: &str| match name {
+        "string" => STRING,
+        "boolean" => BOOLEAN,
+        "object" => OBJECT,
+        "array" => ARRAY,
+        "null" => NULL,
+        "number" => NUMBER | INTEGER,
+        "integer" => INTEGER,
+        _ => 0,
+    };
     match t {
-        Value::String(name) => one_type_matches(name, value),
+        Value::String(name) => one(name),
         Value::Array(names) => names
             .iter()
             .filter_map(Value::as_str)
-            .any(|n| one_type_matches(n, value)),
-        _ => true,
+            .map(one)
+            .fold(0, |m, b| m | b),
+        _ => u8::MAX,
     }
 }
 
-fn one_type_matches(name: &str, value: &Value) -> bool {
-    match name {
-        "string" => value.is_string(),
-        "boolean" => value.is_boolean(),
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "null" => value.is_null(),
-        "number" => value.is_number(),
-        "integer" => value.is_i64() || value.is_u64(),
-        _ => false,
+/// A value's type as a mask bit (an integer is also a number).
+fn value_type(value: &Value) -> u8 {
+    match value {
+        Value::String(_) => STRING,
+        Value::Bool(_) => BOOLEAN,
+        Value::Object(_) => OBJECT,
+        Value::Array(_) => ARRAY,
+        Value::Null => NULL,
+        Value::Number(n) if n.is_i64() || n.is_u64() => INTEGER,
+        Value::Number(_) => NUMBER,
     }
 }
 
@@ -438,28 +607,31 @@ fn quote_key(key: &str) -> String {
 
 /// The schemas' `anyOf` are all "exactly one of two fields":
 /// `[{required:[a], not:{required:[b]}}, {required:[b], not:{required:[a]}}]`.
-fn describe_any_of(branches: &[Value], path: &FieldPath<'_>) -> String {
-    let firsts: Vec<&str> = branches
+fn any_of_words(branches: &[Value]) -> AnyOfWords {
+    let firsts: Vec<String> = branches
         .iter()
         .filter_map(|b| b.get("required")?.get(0)?.as_str())
+        .map(str::to_string)
         .collect();
-    if firsts.len() == branches.len() && firsts.len() >= 2 {
-        let names: Vec<String> = firsts.iter().map(|f| format!("{path}.{f}")).collect();
-        format!("exactly one of {} required", names.join(" or "))
-    } else {
-        format!("{path} matches none of the allowed shapes")
+    AnyOfWords((firsts.len() == branches.len() && firsts.len() >= 2).then_some(firsts))
+}
+
+fn describe_any_of(words: &AnyOfWords, path: &FieldPath<'_>) -> String {
+    match &words.0 {
+        Some(firsts) => {
+            let names: Vec<String> = firsts.iter().map(|f| format!("{path}.{f}")).collect();
+            format!("exactly one of {} required", names.join(" or "))
+        }
+        None => format!("{path} matches none of the allowed shapes"),
     }
 }
 
 /// An `if` schema in words: `message.type is "reply"`,
 /// `message.deleted_at is set`.
-fn describe_condition(cond: &Value, path: &FieldPath<'_>) -> String {
-    let parts: Vec<String> = cond
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(key, sub)| match sub.get("const") {
+fn describe_condition(words: &[(String, Option<Value>)], path: &FieldPath<'_>) -> String {
+    let parts: Vec<String> = words
+        .iter()
+        .map(|(key, constant)| match constant {
             Some(c) => format!("{path}.{key} is {c}"),
             None => format!("{path}.{key} is set"),
         })
