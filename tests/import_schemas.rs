@@ -343,3 +343,32 @@ fn order_envelope_references_and_thread_level() {
     ];
     assert_eq!(out, want);
 }
+
+/// An item that is not UTF-8 is a parse error at its line and byte, with
+/// the column of the bad byte; the items around it are checked as usual
+/// (valid text is parsed from a `str`, invalid bytes as bytes).
+#[test]
+fn items_that_are_not_utf8_are_parse_errors_at_their_byte() {
+    let mut file: Vec<u8> = Vec::new();
+    file.extend_from_slice(b"{\"type\":\"user\",\"data\":{\"id\":\"u1\"}}\n");
+    let second = file.len();
+    file.extend_from_slice(b"{\"type\":\"user\",\"data\":{\"id\":\"u\xff2\"}}\n");
+    let third = file.len();
+    file.extend_from_slice("{\"type\":\"user\",\"data\":{\"id\":\"é\"}}\n".as_bytes());
+    let engine = Engine::new(&Parallel::new()).unwrap();
+    let mut out = Vec::new();
+    validate_import(&engine, &file, &ImportOptions::new(), |p| {
+        out.push(format!("{}:{}: {p}", p.line, p.offset));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        out,
+        [
+            format!(
+                "2:{second}: parse error: invalid JSON: invalid unicode code point at line 1 column 31"
+            ),
+            format!(r#"3:{third}: validation error: user.id "é" invalid ("^[@\w-]*$" allowed)"#),
+        ]
+    );
+}
