@@ -13,9 +13,11 @@
 //! Then bins are grouped into parts by their exact size, and each part is
 //! written in the import order — users, devices,
 //! future_channel_ban, channels, members, messages, reactions — under a
-//! temporary name, renamed when complete ([`Output`](crate::output::Output)). Memory grows with
-//! users and channels (and 16 bytes per kept message: its id's hash
-//! and its channel), never with message content.
+//! temporary name, renamed when complete ([`Output`](crate::output::Output)).
+//! Memory grows with users and channels (and 16 bytes per kept message:
+//! its id's hash and its channel), never with message content: spilled
+//! items wait in memory up to 64 KiB per bin and kind and 32 MiB in all,
+//! and each run written costs 16 bytes of the run list.
 //!
 //! What the import rules need and exports do not give is repaired and
 //! counted ([`ConvertSummary::adjusted`]): distinct channels (`!members-…`,
@@ -62,8 +64,8 @@ use write::{Spills, WriteJob};
 /// temporary files per kind. Each part is then written under a
 /// temporary name and renamed when complete. Memory grows with users and
 /// channels (and 16 bytes per kept message: its id's hash and its
-/// channel), never with message
-/// content; every input is opened twice.
+/// channel), never with message content (spilled items wait in buffers of
+/// 32 MiB in all); every input is opened twice.
 ///
 /// References become id strings; distinct channels (`!members-…`) are
 /// written by their member ids and bring all their members; the

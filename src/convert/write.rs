@@ -144,10 +144,16 @@ impl Written {
 }
 
 /// A bin's items are written to the spill files in runs of at least this
-/// many bytes: the run list stays small (a few bytes per `RUN` of output)
-/// even when the input interleaves channels of different bins line by
-/// line, and what waits in memory is bounded by `RUN` per bin and kind.
+/// many bytes: the run list stays small (16 bytes per run, a run per
+/// `RUN` of output or per switch between bins) even when the input
+/// interleaves channels of different bins.
 pub(crate) const RUN: usize = 64 << 10;
+
+/// What may wait in memory for all bins together (a large input has many
+/// bins): past it every pending run is written, shorter than `RUN`.
+/// Exports keep a channel's records together, so few bins are pending at
+/// a time and this is rarely reached.
+pub(crate) const PENDING: usize = 32 << 20;
 
 /// One bin's spilled items.
 #[derive(Default)]
@@ -170,6 +176,9 @@ pub(crate) struct Spills {
     pub(crate) bins: Vec<Bin>,
     /// The least bytes of a run ([`RUN`]; tests make it tiny).
     run: usize,
+    /// Bytes pending in all bins, at most about [`PENDING`].
+    pending: usize,
+    budget: usize,
     members_seen: HashSet<u64>,
     pub(crate) written: [u64; 3],
     pub(crate) adjusted: Counts,
@@ -188,6 +197,8 @@ impl Spills {
             ends: [0; 3],
             bins: (0..bins).map(|_| Bin::default()).collect(),
             run: RUN,
+            pending: 0,
+            budget: PENDING,
             members_seen: HashSet::new(),
             written: [0; 3],
             adjusted: Counts::new(),
@@ -211,9 +222,13 @@ impl Spills {
             let bin = &mut self.bins[line.bin];
             bin.pending[line.kind].extend_from_slice(bytes);
             bin.bytes += bytes.len() as u64;
+            self.pending += bytes.len();
             self.written[line.kind] += line.items;
             if bin.pending[line.kind].len() >= self.run {
                 self.flush(line.bin, line.kind)?;
+            }
+            if self.pending > self.budget {
+                self.flush_all()?;
             }
         }
         for (bin, user) in w.users {
@@ -230,6 +245,7 @@ impl Spills {
         if pending.is_empty() {
             return Ok(());
         }
+        self.pending -= pending.len();
         self.files[kind].write_all(&pending).map_err(spill_error)?;
         let (at, len) = (self.ends[kind], pending.len() as u64);
         self.ends[kind] += len;
@@ -294,39 +310,46 @@ mod tests {
     #[test]
     fn bins_come_back_whole_and_in_order_from_interleaved_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spills = Spills::new(2, dir.path()).unwrap();
-        spills.run = 10;
-        let mut w = Written::default();
-        let mut want: [Vec<String>; 2] = Default::default();
-        let mut seen = HashSet::new();
-        for i in 0..40 {
-            let (bin, kind) = (i % 2, [REACTIONS, MESSAGES, MEMBERS][i % 3]);
-            let line = format!("{{\"n\":{i},\"kind\":{kind}}}\n");
-            let start = w.acc.buf.len();
-            w.acc.buf.extend_from_slice(line.as_bytes());
-            let dedupe = (kind == MEMBERS).then_some(i as u64 % 4);
-            w.push(bin, kind, dedupe, start);
-            if dedupe.is_none_or(|key| seen.insert(key)) {
-                want[bin].push(line);
+        // Runs cut by their length, then by the budget of all bins.
+        for (run, budget) in [(10, usize::MAX), (1000, 40)] {
+            let mut spills = Spills::new(2, dir.path()).unwrap();
+            spills.run = run;
+            spills.budget = budget;
+            let mut w = Written::default();
+            let mut want: [Vec<String>; 2] = Default::default();
+            let mut seen = HashSet::new();
+            for i in 0..40 {
+                let (bin, kind) = (i % 2, [REACTIONS, MESSAGES, MEMBERS][i % 3]);
+                let line = format!("{{\"n\":{i},\"kind\":{kind}}}\n");
+                let start = w.acc.buf.len();
+                w.acc.buf.extend_from_slice(line.as_bytes());
+                let dedupe = (kind == MEMBERS).then_some(i as u64 % 4);
+                w.push(bin, kind, dedupe, start);
+                if dedupe.is_none_or(|key| seen.insert(key)) {
+                    want[bin].push(line);
+                }
             }
-        }
-        spills.take(w).unwrap();
-        spills.flush_all().unwrap();
-        assert!(spills.bins.iter().all(|b| b.runs[MESSAGES].len() > 1));
-        for (bin, want) in want.iter_mut().enumerate() {
-            want.sort_by_key(|l| {
-                [MEMBERS, MESSAGES, REACTIONS]
-                    .iter()
-                    .position(|k| l.ends_with(&format!(":{k}}}\n")))
-            });
-            let path = dir.path().join(format!("bin-{bin}"));
-            let mut out = Output::create(&path).unwrap();
-            let n = spills.copy_bins(bin..bin + 1, &mut out).unwrap();
-            out.finish().unwrap();
-            let got = std::fs::read_to_string(&path).unwrap();
-            assert_eq!(n, got.len() as u64);
-            assert_eq!(got, want.concat(), "bin {bin}");
-            assert_eq!(spills.bins[bin].bytes, n);
+            spills.take(w).unwrap();
+            // A line is under 20 bytes; six buffers (two bins, three kinds).
+            assert!(spills.pending <= budget.min(6 * (run + 20)) + 20);
+            spills.flush_all().unwrap();
+            assert_eq!(spills.pending, 0);
+            assert!(spills.bins.iter().all(|b| b.runs[MESSAGES].len() > 1));
+            for (bin, want) in want.iter_mut().enumerate() {
+                want.sort_by_key(|l| {
+                    [MEMBERS, MESSAGES, REACTIONS]
+                        .iter()
+                        .position(|k| l.ends_with(&format!(":{k}}}\n")))
+                });
+                let path = dir.path().join(format!("bin-{bin}-{budget}"));
+                let mut out = Output::create(&path).unwrap();
+                let n = spills.copy_bins(bin..bin + 1, &mut out).unwrap();
+                out.finish().unwrap();
+                let got = std::fs::read_to_string(&path).unwrap();
+                assert_eq!(n, got.len() as u64);
+                assert_eq!(got, want.concat(), "bin {bin}");
+                assert_eq!(spills.bins[bin].bytes, n);
+            }
         }
     }
 }
