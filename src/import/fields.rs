@@ -3,9 +3,9 @@
 
 use super::flat::Lookup;
 use super::schema::{Schemas, quote};
+use super::tree::{Json, Obj};
 use super::{ImportRules, Problem, Stage, envelope, legacy};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 /// Lines per chunk are cut at the first newline after this many bytes.
 const CHUNK: usize = 4 << 20;
@@ -233,11 +233,17 @@ pub(crate) fn strings<L: Lookup + ?Sized>(data: &L, key: &str) -> Vec<String> {
 
 /// Parses one item; a lone escaped surrogate is repaired (`\ufffd`), as
 /// Go's decoder (Stream's importer) does.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Value, String> {
-    match json_str(bytes).map_or_else(|| serde_json::from_slice(bytes), serde_json::from_str) {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Json<'_>, String> {
+    let first = match json_str(bytes) {
+        Some(text) => serde_json::from_str::<Json<'_>>(text),
+        None => serde_json::from_slice::<Json<'_>>(bytes),
+    };
+    match first {
         Ok(v) => Ok(v),
         Err(e) => match crate::decode::surrogates::replace_lone_surrogates(bytes) {
-            Some(repaired) => serde_json::from_slice(&repaired).map_err(|e| e.to_string()),
+            Some(repaired) => serde_json::from_slice::<Json<'_>>(&repaired)
+                .map(Json::into_owned)
+                .map_err(|e| e.to_string()),
             None => Err(e.to_string()),
         },
     }
@@ -290,7 +296,9 @@ fn check_item(ctx: &Context<'_>, offset: u64, line: u64, bytes: &[u8]) -> Checke
             ctx.schemas.check(schema, payload, type_name, &mut problems);
             current_extras(type_name, data, &mut problems);
         }
-        ImportRules::Legacy => problems.extend(legacy::check(type_name, data, ctx.lighter)),
+        ImportRules::Legacy => {
+            problems.extend(legacy::check(type_name, &data.to_map(), ctx.lighter));
+        }
     }
     if problems.is_empty() {
         checked.key = Some(key(type_name, data));
@@ -316,7 +324,7 @@ pub(crate) fn canonical(type_name: &str) -> &'static str {
 /// type's pattern and length (documented, and enforced by stream-cli), and
 /// `deleted_at` on a message whose type is missing (it defaults to
 /// `regular`, which the schema's `properties` check cannot see).
-fn current_extras(type_name: &str, data: &Map<String, Value>, out: &mut Vec<String>) {
+fn current_extras(type_name: &str, data: &Obj<'_>, out: &mut Vec<String>) {
     match type_name {
         "reaction" => {
             if let Some(t) = text(data, "type") {
@@ -339,7 +347,7 @@ fn current_extras(type_name: &str, data: &Map<String, Value>, out: &mut Vec<Stri
 }
 
 /// What the index keeps of a valid item.
-fn key(type_name: &str, data: &Map<String, Value>) -> Key {
+fn key(type_name: &str, data: &Obj<'_>) -> Key {
     let s = |k: &str| text(data, k).unwrap_or("").to_string();
     match type_name {
         "user" => Key::User {

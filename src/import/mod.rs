@@ -34,15 +34,16 @@ mod index;
 mod legacy;
 pub(crate) mod pattern;
 mod schema;
+mod tree;
 
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::io::input::Input;
 use index::Index;
-use serde_json::Value;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use tree::Json;
 
 /// Which rules a file was judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,11 +336,11 @@ fn batch_len(engine: &Engine) -> usize {
 }
 
 /// An item's envelope type and payload, or why it has none.
-pub(crate) fn envelope<'v>(
+pub(crate) fn envelope<'v, 'a>(
     rules: ImportRules,
-    value: &'v Value,
+    value: &'v Json<'a>,
     problems: &mut Vec<String>,
-) -> Option<(&'v str, &'v Value)> {
+) -> Option<(&'v str, &'v Json<'a>)> {
     let Some(object) = value.as_object() else {
         problems.push("an import item must be a JSON object".to_string());
         return None;
@@ -349,7 +350,7 @@ pub(crate) fn envelope<'v>(
         ImportRules::Legacy => "item",
     };
     let type_name = match object.get("type") {
-        Some(Value::String(t)) => t.as_str(),
+        Some(Json::Str(t)) => t.as_ref(),
         Some(_) => {
             problems.push("item.type must be a string".to_string());
             return None;
@@ -374,7 +375,7 @@ pub(crate) fn envelope<'v>(
         }
     }
     match object.get(payload_key) {
-        Some(payload @ Value::Object(_)) => Some((type_name, payload)),
+        Some(payload @ Json::Object(_)) => Some((type_name, payload)),
         Some(_) => {
             problems.push(format!("item.{payload_key} must be an object"));
             None

@@ -8,7 +8,8 @@
 //! loaded (a unit test loads them), so a schema update cannot be silently
 //! half-enforced.
 
-use serde_json::{Map, Value};
+use super::tree::{Json, Obj};
+use serde_json::Value;
 
 /// The schema files, by `$id`. `item.schema.json` is not among them: the
 /// envelope is checked by the validator, which dispatches on `type`.
@@ -307,17 +308,17 @@ impl Schemas {
 
     /// Checks `value` against the schema `id`, naming fields from `path`
     /// (`message`, `message.attachments[2]`); every violation is pushed.
-    pub(crate) fn check(&self, id: &str, value: &Value, path: &str, out: &mut Vec<String>) {
+    pub(crate) fn check(&self, id: &str, value: &Json<'_>, path: &str, out: &mut Vec<String>) {
         self.check_at(id, value, &FieldPath::Root(path), &mut Sink::Collect(out));
     }
 
-    fn check_at(&self, id: &str, value: &Value, path: &FieldPath<'_>, out: &mut Sink<'_>) {
+    fn check_at(&self, id: &str, value: &Json<'_>, path: &FieldPath<'_>, out: &mut Sink<'_>) {
         if let Some(schema) = self.by_id.get(id) {
             self.eval(schema, value, path, out);
         }
     }
 
-    fn eval(&self, s: &Node, value: &Value, path: &FieldPath<'_>, out: &mut Sink<'_>) {
+    fn eval(&self, s: &Node, value: &Json<'_>, path: &FieldPath<'_>, out: &mut Sink<'_>) {
         if let Some(r) = &s.reference {
             self.check_at(r, value, path, out);
         }
@@ -329,19 +330,19 @@ impl Schemas {
             return;
         }
         if let Some(options) = &s.options
-            && !options.contains(value)
+            && !options.iter().any(|o| value.equals(o))
         {
             out.push(|| format!("{path} must be one of {}", list(options)));
         }
         if let Some(c) = &s.constant
-            && c != value
+            && !value.equals(c)
         {
             out.push(|| format!("{path} must be {c}"));
         }
         match value {
-            Value::String(text) => self.eval_string(s, text, path, out),
-            Value::Array(items) => self.eval_array(s, items, path, out),
-            Value::Object(object) => self.eval_object(s, object, path, out),
+            Json::Str(text) => self.eval_string(s, text, path, out),
+            Json::Array(items) => self.eval_array(s, items, path, out),
+            Json::Object(object) => self.eval_object(s, object, path, out),
             _ => {}
         }
         if let Some((branches, words)) = &s.any_of
@@ -378,7 +379,7 @@ impl Schemas {
         }
     }
 
-    fn passes(&self, schema: &Node, value: &Value, path: &FieldPath<'_>) -> bool {
+    fn passes(&self, schema: &Node, value: &Json<'_>, path: &FieldPath<'_>) -> bool {
         let mut sink = Sink::Fail(false);
         self.eval(schema, value, path, &mut sink);
         matches!(sink, Sink::Fail(false))
@@ -414,7 +415,7 @@ impl Schemas {
         }
     }
 
-    fn eval_array(&self, s: &Node, items: &[Value], path: &FieldPath<'_>, out: &mut Sink<'_>) {
+    fn eval_array(&self, s: &Node, items: &[Json<'_>], path: &FieldPath<'_>, out: &mut Sink<'_>) {
         if let Some(max) = s.max_items
             && items.len() as u64 > max
         {
@@ -432,15 +433,9 @@ impl Schemas {
         }
     }
 
-    fn eval_object(
-        &self,
-        s: &Node,
-        object: &Map<String, Value>,
-        path: &FieldPath<'_>,
-        out: &mut Sink<'_>,
-    ) {
+    fn eval_object(&self, s: &Node, object: &Obj<'_>, path: &FieldPath<'_>, out: &mut Sink<'_>) {
         for key in &s.required {
-            if !object.contains_key(key) {
+            if object.get(key).is_none() {
                 out.push(|| format!("{path}.{key} required"));
             }
         }
@@ -455,7 +450,7 @@ impl Schemas {
                 }
             }
         } else {
-            for (key, v) in object {
+            for (key, v) in object.iter() {
                 if let Some(sub) = s.property(key) {
                     self.eval(sub, v, &FieldPath::Key(path, key), out);
                 }
@@ -475,7 +470,7 @@ impl Schemas {
                 }
             }
             Additional::Schema(sub) => {
-                for (key, v) in object {
+                for (key, v) in object.iter() {
                     if s.property(key).is_none() {
                         self.eval(sub, v, &FieldPath::Key(path, key), out);
                     }
@@ -548,15 +543,15 @@ fn type_mask(t: &Value) -> u8 {
 }
 
 /// A value's type as a mask bit (an integer is also a number).
-fn value_type(value: &Value) -> u8 {
+fn value_type(value: &Json<'_>) -> u8 {
     match value {
-        Value::String(_) => STRING,
-        Value::Bool(_) => BOOLEAN,
-        Value::Object(_) => OBJECT,
-        Value::Array(_) => ARRAY,
-        Value::Null => NULL,
-        Value::Number(n) if n.is_i64() || n.is_u64() => INTEGER,
-        Value::Number(_) => NUMBER,
+        Json::Str(_) => STRING,
+        Json::Bool(_) => BOOLEAN,
+        Json::Object(_) => OBJECT,
+        Json::Array(_) => ARRAY,
+        Json::Null => NULL,
+        Json::Number(n) if n.is_i64() || n.is_u64() => INTEGER,
+        Json::Number(_) => NUMBER,
     }
 }
 
@@ -651,6 +646,8 @@ mod tests {
     fn problems(id: &str, value: Value) -> Vec<String> {
         let schemas = Schemas::load(false).unwrap();
         let mut out = Vec::new();
+        let text = value.to_string();
+        let value: Json<'_> = serde_json::from_str(&text).unwrap();
         schemas.check(id, &value, "x", &mut out);
         out
     }
