@@ -296,9 +296,7 @@ fn check_item(ctx: &Context<'_>, offset: u64, line: u64, bytes: &[u8]) -> Checke
             ctx.schemas.check(schema, payload, type_name, &mut problems);
             current_extras(type_name, data, &mut problems);
         }
-        ImportRules::Legacy => {
-            problems.extend(legacy::check(type_name, &data.to_map(), ctx.lighter));
-        }
+        ImportRules::Legacy => problems.extend(legacy::check(type_name, data, ctx.lighter)),
     }
     if problems.is_empty() {
         checked.key = Some(key(type_name, data));

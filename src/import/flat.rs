@@ -5,7 +5,6 @@
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -24,30 +23,13 @@ enum Leaf<'a> {
     Other,
 }
 
-/// Field lookups shared by the checks, on a parsed `Value` map (pass 1)
-/// or a [`Flat`] view (pass 2).
+/// Field lookups shared by the checks, on a parsed item (pass 1, a
+/// borrowed tree) or a [`Flat`] view (pass 2).
 pub(crate) trait Lookup {
     /// A string field (`None`: absent, null or not a string).
     fn text(&self, key: &str) -> Option<&str>;
     /// The strings of an array field (other elements skipped).
     fn strings(&self, key: &str) -> Vec<String>;
-}
-
-impl Lookup for Map<String, Value> {
-    fn text(&self, key: &str) -> Option<&str> {
-        self.get(key).and_then(Value::as_str)
-    }
-
-    fn strings(&self, key: &str) -> Vec<String> {
-        match self.get(key) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
 }
 
 impl Lookup for Flat<'_> {

@@ -5,7 +5,7 @@
 use super::fields::text;
 use super::pattern::{go_rfc3339, matches};
 use super::schema::quote;
-use serde_json::{Map, Value};
+use super::tree::{Json, Obj};
 
 /// stream-cli's default maximum message length, in characters (runes),
 /// for a channel type without a config.
@@ -16,7 +16,7 @@ const RESERVED_USER_FIELDS: &[&str] = &["online", "last_active"];
 
 /// The first field problem of an item, if any.
 /// `lighter` accepts `!` in channel ids (`^[\w!-]*$`).
-pub(crate) fn check(type_name: &str, data: &Map<String, Value>, lighter: bool) -> Option<String> {
+pub(crate) fn check(type_name: &str, data: &Obj<'_>, lighter: bool) -> Option<String> {
     match type_name {
         "user" => user(data),
         "channel" => channel(data, lighter),
@@ -30,19 +30,19 @@ pub(crate) fn check(type_name: &str, data: &Map<String, Value>, lighter: bool) -
 
 /// A string field as Go's decoder gives it to stream-cli: absent and null
 /// are `""`.
-fn field<'v>(data: &'v Map<String, Value>, key: &str) -> &'v str {
+fn field<'v>(data: &'v Obj<'_>, key: &str) -> &'v str {
     text(data, key).unwrap_or("")
 }
 
 /// Is the field set (present and not null)?
-fn set(data: &Map<String, Value>, key: &str) -> bool {
-    data.get(key).is_some_and(|v| !v.is_null())
+fn set(data: &Obj<'_>, key: &str) -> bool {
+    data.get(key).is_some_and(|v| !matches!(v, Json::Null))
 }
 
 /// Is the array field present with at least one element? (Go's `len(x)`
 /// of a decoded slice.)
-fn non_empty_list(data: &Map<String, Value>, key: &str) -> bool {
-    matches!(data.get(key), Some(Value::Array(a)) if !a.is_empty())
+fn non_empty_list(data: &Obj<'_>, key: &str) -> bool {
+    matches!(data.get(key), Some(Json::Array(a)) if !a.is_empty())
 }
 
 /// Exactly one of two alternatives is given (neither, or both, is wrong).
@@ -50,7 +50,7 @@ fn exactly_one(a: bool, b: bool) -> bool {
     a != b
 }
 
-fn user(data: &Map<String, Value>) -> Option<String> {
+fn user(data: &Obj<'_>) -> Option<String> {
     let id = field(data, "id");
     if id.is_empty() {
         return Some("user.id required".into());
@@ -63,11 +63,11 @@ fn user(data: &Map<String, Value>) -> Option<String> {
     }
     RESERVED_USER_FIELDS
         .iter()
-        .find(|f| data.contains_key(**f))
+        .find(|f| data.get(f).is_some())
         .map(|f| format!("user.{f} is a reserved field"))
 }
 
-fn channel(data: &Map<String, Value>, lighter: bool) -> Option<String> {
+fn channel(data: &Obj<'_>, lighter: bool) -> Option<String> {
     let id = field(data, "id");
     let distinct = non_empty_list(data, "member_ids");
     if !exactly_one(!id.is_empty(), distinct) {
@@ -89,13 +89,13 @@ fn channel(data: &Map<String, Value>, lighter: bool) -> Option<String> {
     if field(data, "created_by").is_empty() {
         return Some("channel.created_by required".into());
     }
-    if data.contains_key("cid") {
+    if data.get("cid").is_some() {
         return Some("channel.cid is a reserved field".into());
     }
     None
 }
 
-fn member(data: &Map<String, Value>) -> Option<String> {
+fn member(data: &Obj<'_>) -> Option<String> {
     if field(data, "user_id").is_empty() {
         return Some("member.user_id required".into());
     }
@@ -111,7 +111,7 @@ fn member(data: &Map<String, Value>) -> Option<String> {
     None
 }
 
-fn message(data: &Map<String, Value>) -> Option<String> {
+fn message(data: &Obj<'_>) -> Option<String> {
     let id = field(data, "id");
     if id.is_empty() {
         return Some("message.id required".into());
@@ -176,8 +176,8 @@ fn message(data: &Map<String, Value>) -> Option<String> {
             quote(&go_rfc3339(expires))
         ));
     }
-    if let Some(Value::Array(attachments)) = data.get("attachments") {
-        for a in attachments.iter().filter_map(Value::as_object) {
+    if let Some(Json::Array(attachments)) = data.get("attachments") {
+        for a in attachments.iter().filter_map(Json::as_object) {
             if field(a, "type").is_empty() {
                 return Some("attachment.type required".into());
             }
@@ -191,7 +191,7 @@ fn message(data: &Map<String, Value>) -> Option<String> {
     None
 }
 
-fn reaction(data: &Map<String, Value>) -> Option<String> {
+fn reaction(data: &Obj<'_>) -> Option<String> {
     for required in ["message_id", "type", "user_id"] {
         if field(data, required).is_empty() {
             return Some(format!("reaction.{required} required"));
@@ -214,7 +214,7 @@ pub(crate) fn reaction_type(t: &str) -> Option<String> {
     None
 }
 
-fn device(data: &Map<String, Value>) -> Option<String> {
+fn device(data: &Obj<'_>) -> Option<String> {
     let id = field(data, "id");
     if id.is_empty() {
         return Some("device.id required".into());

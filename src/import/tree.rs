@@ -53,14 +53,6 @@ impl<'a> Obj<'a> {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_ref())
     }
-
-    /// As a `serde_json` map (the legacy rules read one).
-    pub(crate) fn to_map(&self) -> serde_json::Map<String, Value> {
-        self.0
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_value()))
-            .collect()
-    }
 }
 
 impl<'a> Json<'a> {
@@ -80,7 +72,8 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// The same value as a `serde_json::Value`.
+    /// The same value as a `serde_json::Value` (the tests' oracle).
+    #[cfg(test)]
     pub(crate) fn to_value(&self) -> Value {
         match self {
             Json::Null => Value::Null,
@@ -88,7 +81,11 @@ impl<'a> Json<'a> {
             Json::Number(n) => Value::Number(n.clone()),
             Json::Str(s) => Value::String(s.to_string()),
             Json::Array(a) => Value::Array(a.iter().map(Json::to_value).collect()),
-            Json::Object(o) => Value::Object(o.to_map()),
+            Json::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
         }
     }
 
