@@ -200,11 +200,7 @@ impl Index {
             };
             // Items pass 1 could not place (not JSON, no known type, no
             // object payload) have no references to check.
-            let envelope = match super::fields::json_str(bytes) {
-                Some(text) => serde_json::from_str::<Envelope<'_>>(text),
-                None => serde_json::from_slice::<Envelope<'_>>(bytes),
-            };
-            let Ok(envelope) = envelope else {
+            let Ok(envelope) = super::fields::from_bytes::<Envelope<'_>>(bytes) else {
                 return;
             };
             let payload = match ctx.rules {
