@@ -181,6 +181,7 @@ fn object<'a>(
         }
         if let Some(i) = extra {
             // The last occurrence wins, as in a projection.
+            f.extras.repeated |= f.extras.spans[i].1 != 0;
             f.extras.spans[i] = (start as u32, s.pos as u32);
         }
         if !more(s)? {

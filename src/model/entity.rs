@@ -188,6 +188,9 @@ pub(crate) const MAX_EXTRAS: usize = 12;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Extras {
     pub collected: bool,
+    /// A wanted key occurs more than once in the object (its span is the
+    /// last occurrence's).
+    pub repeated: bool,
     pub spans: [(u32, u32); MAX_EXTRAS],
 }
 
@@ -236,6 +239,30 @@ impl<'a> Entity<'a> {
         // The spans fall on the value's first and last bytes, which are
         // ASCII, inside a record that was checked to be UTF-8.
         Some(simdutf8::basic::from_utf8(bytes).ok())
+    }
+
+    /// Where the prefetched fields sit in [`Entity::raw`] (byte ranges of
+    /// their values; `None` for a field the entity lacks): `None` when the
+    /// decoder did not record them or a wanted key occurs more than once
+    /// (a range would then tell of the last occurrence only).
+    pub(crate) fn extra_spans(&self) -> Option<[Option<Range<usize>>; MAX_EXTRAS]> {
+        let x = &self.fields.extras;
+        if !x.collected || x.repeated {
+            return None;
+        }
+        let mut out: [Option<Range<usize>>; MAX_EXTRAS] = Default::default();
+        for (slot, &(start, end)) in out.iter_mut().zip(&x.spans) {
+            if end == 0 {
+                continue;
+            }
+            let (start, end) = (start as usize, end as usize);
+            // The spans are the record's; `raw` is a range of it.
+            if start < self.raw.start || end > self.raw.end {
+                return None;
+            }
+            *slot = Some(start - self.raw.start..end - self.raw.start);
+        }
+        Some(out)
     }
 
     /// The entity's kind.

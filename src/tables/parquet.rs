@@ -559,6 +559,10 @@ impl Job for RowsJob<'_> {
     fn partial_full(&self, built: &Built) -> bool {
         built.bytes > PARTIAL_MAX
     }
+
+    fn prefetch_fields(&self) -> &'static [&'static str] {
+        row::PREFETCH
+    }
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01.

@@ -77,9 +77,9 @@ enum Typed<'e> {
 }
 
 /// Appends `s` to a row's text; returns where it is.
-fn push_str(text: &mut Vec<u8>, s: &str) -> Span {
+fn push_str(text: &mut String, s: &str) -> Span {
     let start = text.len();
-    text.extend_from_slice(s.as_bytes());
+    text.push_str(s);
     Span(span_offset(start), span_offset(text.len()))
 }
 
@@ -89,8 +89,143 @@ fn span_offset(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
 
+/// The fields [`build_row`] has the decoder record in its pass
+/// (`Job::prefetch_fields`): every typed column's key of messages,
+/// reactions and the tables of other kinds. Members, channels and users
+/// (small tables; their keys would not fit) take the scanning path.
+pub(super) const PREFETCH: &[&str] = &[
+    "cid",
+    "id",
+    "user_id",
+    "type",
+    "text",
+    "parent_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "reply_count",
+    "message_id",
+    "score",
+];
+const _: () = assert!(PREFETCH.len() <= crate::model::entity::MAX_EXTRAS);
+
 /// Builds `entity`'s row (on a worker or on the sink alike).
 pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
+    match from_spans(entity, input) {
+        Some(row) => Ok(row),
+        None => from_scan(entity, input),
+    }
+}
+
+/// The row of an entity whose typed columns' places the decoder recorded
+/// ([`PREFETCH`]): no second scan of its object. `extra_json` is the
+/// object with the absorbed members cut out, copied in slices; `None`
+/// when anything is unusual (not recorded, a repeated key, whitespace to
+/// minify, repaired text, a column not recorded), for [`from_scan`].
+fn from_spans(entity: &Entity<'_>, input: u32) -> Option<Row> {
+    if !entity.compact.0 || entity.is_lossy() {
+        return None;
+    }
+    let layout = layout_of(entity.kind());
+    let spans = entity.extra_spans()?;
+    let raw = entity.raw_str();
+    let slot = |key: &str| PREFETCH.iter().position(|k| *k == key);
+    let mut keys: [&str; MAX_COLUMNS] = [""; MAX_COLUMNS];
+    let mut slots = [0usize; MAX_COLUMNS];
+    for ((col, key), i) in layout.iter().zip(&mut keys).zip(&mut slots) {
+        *key = match col.from {
+            From::Key(k) => k,
+            From::Cid => "cid",
+            From::UserId => "user_id",
+            From::Nested(..) => return None,
+        };
+        *i = slot(key)?;
+    }
+    let value = |key: &str| -> Option<Raw<'_>> {
+        let span = spans.get(slot(key)?)?.clone()?;
+        raw.get(span).map(Raw::trusted)
+    };
+    let mut text = String::with_capacity(raw.len() + 64);
+    let cid = entity.cid().map(|c| push_str(&mut text, c));
+    let mut kept_text = false;
+    // The members the typed cells hold exactly, as byte ranges of `raw`.
+    let mut cut: [std::ops::Range<usize>; MAX_COLUMNS] = Default::default();
+    let mut cuts = 0;
+    let mut cells = [Cell::Null; MAX_COLUMNS];
+    for (((col, cell), key), i) in layout.iter().zip(&mut cells).zip(keys).zip(slots) {
+        let (typed, absorbed) = typed(entity, &value, col);
+        if absorbed.is_none()
+            && matches!(typed, Typed::Micros(_))
+            && matches!(col.from, From::Key(_))
+        {
+            kept_text = true;
+        }
+        if absorbed.is_some()
+            && let Some(span) = spans.get(i)?.clone()
+        {
+            // Compact, its key unescaped (the fast path takes no other):
+            // the member is `"key":value`.
+            let start = span.start.checked_sub(key.len() + 3)?;
+            if !is_member_head(raw.as_bytes().get(start..span.start)?, key) {
+                return None;
+            }
+            cut[cuts] = start..span.end;
+            cuts += 1;
+        }
+        *cell = match typed {
+            Typed::Null => Cell::Null,
+            Typed::Str(s) => Cell::Str(push_str(&mut text, &s)),
+            Typed::Int(n) => Cell::Int(n),
+            Typed::Bool(b) => Cell::Bool(b),
+            Typed::Micros(us) => Cell::Micros(us),
+        };
+    }
+    let extra = span_offset(text.len());
+    let body = raw.strip_prefix('{')?.strip_suffix('}')?;
+    let cut = &mut cut[..cuts];
+    cut.sort_unstable_by_key(|r| r.start);
+    text.push('{');
+    let mut first = true;
+    let mut keep = |piece: &str, text: &mut String| {
+        // Between cuts: whole members and the commas around them.
+        let piece = piece.trim_matches(',');
+        if !piece.is_empty() {
+            if !first {
+                text.push(',');
+            }
+            first = false;
+            text.push_str(piece);
+        }
+    };
+    // `body` starts one byte into `raw`.
+    let mut at = 0;
+    for r in cut.iter() {
+        keep(body.get(at..r.start.checked_sub(1)?)?, &mut text);
+        at = r.end - 1;
+    }
+    keep(body.get(at..)?, &mut text);
+    text.push('}');
+    Some(Row {
+        text: text.into_boxed_str(),
+        cid,
+        created_at: entity.created_at().map(micros),
+        order: (input, entity.offset()),
+        kept_text,
+        cells,
+        extra,
+    })
+}
+
+/// Whether `head` is `"key":`, the head of a compact member.
+fn is_member_head(head: &[u8], key: &str) -> bool {
+    head.len() == key.len() + 3
+        && head[0] == b'"'
+        && &head[1..=key.len()] == key.as_bytes()
+        && &head[key.len() + 1..] == b"\":"
+}
+
+/// The row of any entity, its object split by the validating scanner.
+fn from_scan(entity: &Entity<'_>, input: u32) -> Result<Row> {
     let layout = layout_of(entity.kind());
     let repaired = crate::tables::repaired_raw(entity);
     let raw: &str = repaired.as_deref().unwrap_or(entity.raw_str());
@@ -102,15 +237,16 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
             entity.offset()
         )))
     })?;
-    let mut text = Vec::with_capacity(raw.len() + 64);
+    let mut text = String::with_capacity(raw.len() + 64);
     let cid = entity.cid().map(|c| push_str(&mut text, c));
     let mut kept_text = false;
     // The keys the typed cells hold exactly (at most one per column).
     let mut absorbed: [&str; MAX_COLUMNS] = [""; MAX_COLUMNS];
     let mut absorbed_len = 0;
     let mut cells = [Cell::Null; MAX_COLUMNS];
+    let value = |key: &str| last(&entries, key);
     for (col, slot) in layout.iter().zip(&mut cells) {
-        let (value, key) = typed(entity, &entries, col);
+        let (value, key) = typed(entity, &value, col);
         if key.is_none() && matches!(value, Typed::Micros(_)) && matches!(col.from, From::Key(_)) {
             // A time the column holds truncated: its text stays too.
             kept_text = true;
@@ -130,34 +266,36 @@ pub(super) fn build_row(entity: &Entity<'_>, input: u32) -> Result<Row> {
         };
     }
     let extra = span_offset(text.len());
-    text.push(b'{');
+    // Whole UTF-8 strings (the keys as written: strings the scanner
+    // validated, so they can never change the structure), and values
+    // copied or minified from valid JSON.
+    let mut json = std::mem::take(&mut text).into_bytes();
+    json.push(b'{');
     let mut first = true;
     for m in &entries {
         if absorbed[..absorbed_len].contains(&m.key.as_ref()) {
             continue;
         }
         if !first {
-            text.push(b',');
+            json.push(b',');
         }
         first = false;
-        // The key as the file wrote it: a string the scanner validated,
-        // so it can never change the structure.
-        text.extend_from_slice(m.quoted.as_bytes());
-        text.push(b':');
+        json.extend_from_slice(m.quoted.as_bytes());
+        json.push(b':');
         if compact {
-            text.extend_from_slice(m.value.get().as_bytes());
+            json.extend_from_slice(m.value.get().as_bytes());
         } else {
-            crate::output::minify(m.value.get().as_bytes(), &mut text);
+            crate::output::minify(m.value.get().as_bytes(), &mut json);
         }
     }
-    text.push(b'}');
+    json.push(b'}');
     let created_at = entity.created_at().map(micros);
-    // Whole UTF-8 strings, JSON and ASCII punctuation: valid, and checked
-    // at SIMD speed; the buffer becomes the row's text in place (a copy
-    // per row, a gigabyte per gigabyte of input, showed in profiles).
-    let text = match simdutf8::basic::from_utf8(&text) {
-        // SAFETY: `text` was just checked to be UTF-8.
-        Ok(_) => unsafe { String::from_utf8_unchecked(text) }.into_boxed_str(),
+    // Checked at SIMD speed; the buffer becomes the row's text in place
+    // (a copy per row, a gigabyte per gigabyte of input, showed in
+    // profiles).
+    let text = match simdutf8::basic::from_utf8(&json) {
+        // SAFETY: `json` was just checked to be UTF-8.
+        Ok(_) => unsafe { String::from_utf8_unchecked(json) }.into_boxed_str(),
         Err(_) => Box::default(),
     };
     Ok(Row {
@@ -180,7 +318,7 @@ pub(super) fn row_bytes(row: &Row) -> usize {
 /// exactly).
 fn typed<'e>(
     entity: &'e Entity<'_>,
-    entries: &[Member<'e>],
+    value: &dyn Fn(&str) -> Option<Raw<'e>>,
     col: &Col,
 ) -> (Typed<'e>, Option<&'static str>) {
     match col.from {
@@ -190,7 +328,7 @@ fn typed<'e>(
                 _ => (entity.user_id(), "user_id"),
             };
             let cell = resolved.map_or(Typed::Null, |s| Typed::Str(Cow::Borrowed(s)));
-            let exact = match last(entries, key) {
+            let exact = match value(key) {
                 Some(v) => {
                     v.get() == "null" || as_str(v).is_some_and(|s| Some(s.as_ref()) == resolved)
                 }
@@ -198,12 +336,12 @@ fn typed<'e>(
             };
             (cell, exact.then_some(key))
         }
-        From::Key(key) => match last(entries, key).and_then(|v| convert(v.get(), col.ty)) {
+        From::Key(key) => match value(key).and_then(|v| convert(v.get(), col.ty)) {
             None => (Typed::Null, None),
             Some((cell, exact)) => (cell, exact.then_some(key)),
         },
         From::Nested(key, inner) => {
-            let value = last(entries, key)
+            let value = value(key)
                 .and_then(|v| members(v.get()).ok())
                 .and_then(|e| last(&e, inner).and_then(|v| convert(v.get(), col.ty)))
                 .map(|(cell, _)| cell);
@@ -285,6 +423,124 @@ mod tests {
         assert!(matches!(row.cells[1], Cell::Str(s) if row.str(s) == "m1"));
         assert!(matches!(row.cells[4], Cell::Str(s) if row.str(s) == "hi"));
         assert!(matches!(row.cells[9], Cell::Null));
+    }
+
+    /// Every line of the repository's test data, and records made to
+    /// probe the cutting of members (first, last, all, repeated keys).
+    fn records() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        fn walk(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "jsonl" || e == "json")
+                {
+                    let bytes = std::fs::read(&path).unwrap();
+                    out.extend(
+                        bytes
+                            .split(|&b| b == b'\n')
+                            .filter(|l| !l.is_empty())
+                            .map(<[u8]>::to_vec),
+                    );
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut probes = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"),
+            &mut out,
+        );
+        for item in [
+            r#"{"id":"m","type":"regular"}"#,
+            r#"{"id":"m","x":1}"#,
+            r#"{"x":1,"id":"m"}"#,
+            r#"{"x":{"id":"no"},"id":"m","y":[1,{"text":"t"}],"text":"hi","z":"a,b"}"#,
+            r#"{"id":"m","id":"n","x":1}"#,
+            r#"{"cid":"messaging:a","id":"m","cid":null}"#,
+            r#"{"cid":"messaging:a","id":"m","user_id":"u","user":{"id":"v"}}"#,
+            r#"{"cid":null,"id":null,"text":null,"reply_count":null,"x":null}"#,
+            r#"{"cid":7,"id":12,"type":true,"reply_count":1.5,"deleted_at":"soon"}"#,
+            r#"{"created_at":"2024-03-01T10:00:00.123456789Z","updated_at":"2024-03-01T10:00:00Z"}"#,
+            r#"{"message_id":"m","score":2,"type":"like","user":{"id":"u"},"cid":"a:b"}"#,
+            r#"{"text":"\u0022,\"}\u00e9","id":"m\"x","extra":"\"id\":1"}"#,
+        ] {
+            for kind in ["message", "reaction", "call"] {
+                probes.push(format!(r#"{{"type":"{kind}","item":{item}}}"#).into_bytes());
+            }
+        }
+        (out, probes)
+    }
+
+    /// The row from the decoder's recorded places is the row the scanner
+    /// builds, byte for byte, wherever it is taken.
+    #[test]
+    fn rows_from_recorded_places_equal_scanned_rows() {
+        use crate::decode::{Decoded, Hint, Repairs, decode_record};
+        use crate::model::entity::Kind;
+        let repairs = Repairs {
+            extras: PREFETCH,
+            ..Repairs::default()
+        };
+        let (lines, probes) = records();
+        // (rows from recorded places, rows left to the scanner)
+        let count = |records: &[Vec<u8>]| {
+            let (mut taken, mut left) = (0, 0);
+            for record in records {
+                for hint in [Hint::Record, Hint::Nested(Kind::Message)] {
+                    let Ok(Decoded::Entity(e)) = decode_record(record, 5, hint, repairs) else {
+                        continue;
+                    };
+                    let Ok(scanned) = from_scan(&e, 3) else {
+                        continue;
+                    };
+                    match from_spans(&e, 3) {
+                        Some(row) => {
+                            assert_eq!(
+                                format!("{row:?}"),
+                                format!("{scanned:?}"),
+                                "{}",
+                                String::from_utf8_lossy(record)
+                            );
+                            taken += 1;
+                        }
+                        None => left += 1,
+                    }
+                }
+            }
+            (taken, left)
+        };
+        let (taken, left) = count(&lines);
+        assert!(
+            taken > 300,
+            "rows from recorded places: {taken} (left {left})"
+        );
+        assert!(left > 20, "rows left to the scanner: {left}");
+        // Every probe is cut from places, read as a line and as a nested
+        // message (its envelope then a custom field), but the lines of the
+        // two with a repeated key (`id`, `cid`; 3 kinds each).
+        let (taken, left) = count(&probes);
+        assert_eq!((taken, left), (2 * probes.len() - 6, 6));
+    }
+
+    #[test]
+    fn a_repeated_key_goes_to_the_scanner() {
+        use crate::decode::{Decoded, Hint, Repairs, decode_record};
+        let record = br#"{"type":"message","item":{"id":"m","text":"a","text":"b"}}"#;
+        let repairs = Repairs {
+            extras: PREFETCH,
+            ..Repairs::default()
+        };
+        let Ok(Decoded::Entity(e)) = decode_record(record, 0, Hint::Record, repairs) else {
+            panic!("not decoded")
+        };
+        assert!(e.extra(0).is_some(), "places recorded");
+        assert!(from_spans(&e, 0).is_none());
+        let row = build_row(&e, 0).unwrap();
+        assert!(matches!(row.cells[4], Cell::Str(s) if row.str(s) == "b"));
+        assert_eq!(row.extra(), "{}");
     }
 
     #[test]
