@@ -56,6 +56,9 @@ pub(super) fn write_file(
         // as big as the column and costs a hash per row. Its statistics
         // stay (a lookup by id can prune by them).
         .set_column_dictionary_enabled(ColumnPath::from("id"), false)
+        // Times are nearly unique too.
+        .set_column_dictionary_enabled(ColumnPath::from("created_at"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("updated_at"), false)
         .build();
     let mut writer = ArrowWriter::try_new(
         BufWriter::with_capacity(256 << 10, file),
