@@ -245,6 +245,8 @@ impl<'a> Entity<'a> {
     /// their values; `None` for a field the entity lacks): `None` when the
     /// decoder did not record them or a wanted key occurs more than once
     /// (a range would then tell of the last occurrence only).
+    // Read only by the Parquet row builder (Cargo feature `parquet`).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn extra_spans(&self) -> Option<[Option<Range<usize>>; MAX_EXTRAS]> {
         let x = &self.fields.extras;
         if !x.collected || x.repeated {
